@@ -1,0 +1,372 @@
+//! `bootstrap`: creates the local copies of the stack's resources in moto, idempotently
+//! (what `sam deploy` creates in AWS): SQS queues (with redrive policies), S3 buckets with
+//! ObjectCreated notifications to SQS, EventBridge buses, rules and SQS targets, and
+//! Secrets Manager secrets. Rerunning it changes nothing that is already right, re-applies
+//! notification configurations, rules and targets, and resets secrets to their demo values.
+//!
+//! moto gap worked around here: moto refuses `/` in rule and PutEvents bus names (it keeps
+//! only the text after the last `/`), so a partner event bus such as
+//! `aws.partner/genesys.com/cloud/ORG/NAME` cannot hold rules. Besides the partner bus itself
+//! (created from a partner event source, as the SaaS integration does), a bus named after the
+//! last segment (`NAME`) is created; moto then files the rules, and routes PutEvents calls
+//! naming the partner bus, there. Clients keep using the real partner bus name.
+
+use std::collections::HashMap;
+
+use anyhow::{bail, Context as _};
+use aws_sdk_s3::error::ProvideErrorMetadata;
+use aws_sdk_s3::types::{
+    Event, FilterRule, FilterRuleName, NotificationConfiguration, NotificationConfigurationFilter,
+    QueueConfiguration, S3KeyFilter,
+};
+use aws_sdk_sqs::types::QueueAttributeName;
+
+use crate::config::{BucketSpec, EventBusSpec, QueueSpec, Resources, SecretSpec};
+
+/// The AWS clients bootstrap needs, all built from one SDK config.
+pub struct Clients {
+    pub s3: aws_sdk_s3::Client,
+    pub sqs: aws_sdk_sqs::Client,
+    pub events: aws_sdk_eventbridge::Client,
+    pub secrets: aws_sdk_secretsmanager::Client,
+}
+
+impl Clients {
+    pub fn new(sdk: &aws_config::SdkConfig) -> Self {
+        // moto serves S3 path-style only (no wildcard DNS on 127.0.0.1).
+        let s3 = aws_sdk_s3::config::Builder::from(sdk)
+            .force_path_style(true)
+            .build();
+        Self {
+            s3: aws_sdk_s3::Client::from_conf(s3),
+            sqs: aws_sdk_sqs::Client::new(sdk),
+            events: aws_sdk_eventbridge::Client::new(sdk),
+            secrets: aws_sdk_secretsmanager::Client::new(sdk),
+        }
+    }
+}
+
+/// Creates or updates everything in `resources`. `account` is the account of the partner
+/// event sources (moto's default account).
+pub async fn run(resources: &Resources, clients: &Clients, account: &str) -> anyhow::Result<()> {
+    let mut queue_arns = HashMap::new();
+    for queue in &resources.queues {
+        let (url, arn) = ensure_queue(&clients.sqs, queue).await?;
+        println!("queue   {} ({url})", queue.name);
+        queue_arns.insert(queue.name.clone(), (url, arn));
+    }
+    for queue in &resources.queues {
+        set_redrive_policy(&clients.sqs, queue, &queue_arns).await?;
+    }
+    let arn_of = |name: &str| -> anyhow::Result<String> {
+        queue_arns
+            .get(name)
+            .map(|(_, arn)| arn.clone())
+            .with_context(|| format!("queue {name} is not declared in `queues`"))
+    };
+    for bucket in &resources.buckets {
+        ensure_bucket(&clients.s3, bucket, &arn_of).await?;
+    }
+    for bus in &resources.event_buses {
+        ensure_event_bus(&clients.events, bus, account, &arn_of).await?;
+    }
+    for secret in &resources.secrets {
+        ensure_secret(&clients.secrets, secret).await?;
+    }
+    Ok(())
+}
+
+async fn ensure_queue(
+    sqs: &aws_sdk_sqs::Client,
+    spec: &QueueSpec,
+) -> anyhow::Result<(String, String)> {
+    let mut create = sqs.create_queue().queue_name(&spec.name);
+    for (name, value) in &spec.attributes {
+        create = create.attributes(QueueAttributeName::from(name.as_str()), value);
+    }
+    let url = match create.send().await {
+        Ok(out) => out.queue_url().unwrap_or_default().to_owned(),
+        // Exists with other attributes: bring them in line.
+        Err(e) if e.code() == Some("QueueAlreadyExists") || e.code() == Some("QueueNameExists") => {
+            let url = sqs
+                .get_queue_url()
+                .queue_name(&spec.name)
+                .send()
+                .await
+                .with_context(|| format!("get_queue_url {}", spec.name))?
+                .queue_url()
+                .unwrap_or_default()
+                .to_owned();
+            let mut set = sqs.set_queue_attributes().queue_url(&url);
+            for (name, value) in &spec.attributes {
+                set = set.attributes(QueueAttributeName::from(name.as_str()), value);
+            }
+            if !spec.attributes.is_empty() {
+                set.send()
+                    .await
+                    .with_context(|| format!("set_queue_attributes {}", spec.name))?;
+            }
+            url
+        }
+        Err(e) => return Err(e).with_context(|| format!("create_queue {}", spec.name)),
+    };
+    let arn = sqs
+        .get_queue_attributes()
+        .queue_url(&url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .with_context(|| format!("get_queue_attributes {}", spec.name))?
+        .attributes()
+        .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
+        .with_context(|| format!("queue {} has no QueueArn", spec.name))?;
+    Ok((url, arn))
+}
+
+async fn set_redrive_policy(
+    sqs: &aws_sdk_sqs::Client,
+    spec: &QueueSpec,
+    queues: &HashMap<String, (String, String)>,
+) -> anyhow::Result<()> {
+    let Some(dlq) = &spec.dead_letter_queue else {
+        return Ok(());
+    };
+    let Some((_, dlq_arn)) = queues.get(dlq) else {
+        bail!("queue {}: deadLetterQueue {dlq} is not declared", spec.name);
+    };
+    let (url, _) = &queues[&spec.name];
+    let policy = serde_json::json!({
+        "deadLetterTargetArn": dlq_arn,
+        "maxReceiveCount": spec.max_receive_count.unwrap_or(3),
+    });
+    sqs.set_queue_attributes()
+        .queue_url(url)
+        .attributes(QueueAttributeName::RedrivePolicy, policy.to_string())
+        .send()
+        .await
+        .with_context(|| format!("redrive policy of {}", spec.name))?;
+    println!(
+        "redrive {} -> {dlq} after {} receives",
+        spec.name, policy["maxReceiveCount"]
+    );
+    Ok(())
+}
+
+async fn ensure_bucket(
+    s3: &aws_sdk_s3::Client,
+    spec: &BucketSpec,
+    arn_of: &dyn Fn(&str) -> anyhow::Result<String>,
+) -> anyhow::Result<()> {
+    match s3.create_bucket().bucket(&spec.name).send().await {
+        Ok(_) => {}
+        Err(e)
+            if matches!(
+                e.code(),
+                Some("BucketAlreadyOwnedByYou") | Some("BucketAlreadyExists")
+            ) => {}
+        Err(e) => return Err(e).with_context(|| format!("create_bucket {}", spec.name)),
+    }
+    println!("bucket  {}", spec.name);
+    if spec.notifications.is_empty() {
+        return Ok(());
+    }
+    let mut queue_configurations = Vec::new();
+    for n in &spec.notifications {
+        let mut rules = Vec::new();
+        if let Some(prefix) = &n.prefix {
+            rules.push(
+                FilterRule::builder()
+                    .name(FilterRuleName::Prefix)
+                    .value(prefix)
+                    .build(),
+            );
+        }
+        if let Some(suffix) = &n.suffix {
+            rules.push(
+                FilterRule::builder()
+                    .name(FilterRuleName::Suffix)
+                    .value(suffix)
+                    .build(),
+            );
+        }
+        let mut config = QueueConfiguration::builder()
+            .id(&n.id)
+            .queue_arn(arn_of(&n.queue)?)
+            .set_events(Some(
+                n.events.iter().map(|e| Event::from(e.as_str())).collect(),
+            ));
+        if !rules.is_empty() {
+            config = config.filter(
+                NotificationConfigurationFilter::builder()
+                    .key(S3KeyFilter::builder().set_filter_rules(Some(rules)).build())
+                    .build(),
+            );
+        }
+        queue_configurations.push(config.build().context("queue configuration")?);
+        println!(
+            "        notify {} on {} (prefix {:?}, suffix {:?}) -> queue {}",
+            n.id,
+            n.events.join(","),
+            n.prefix.as_deref().unwrap_or(""),
+            n.suffix.as_deref().unwrap_or(""),
+            n.queue
+        );
+    }
+    s3.put_bucket_notification_configuration()
+        .bucket(&spec.name)
+        .notification_configuration(
+            NotificationConfiguration::builder()
+                .set_queue_configurations(Some(queue_configurations))
+                .build(),
+        )
+        .send()
+        .await
+        .with_context(|| format!("put_bucket_notification_configuration {}", spec.name))?;
+    Ok(())
+}
+
+fn already_exists<E: ProvideErrorMetadata>(e: &E) -> bool {
+    matches!(
+        e.code(),
+        Some("ResourceAlreadyExistsException") | Some("ResourceExistsException")
+    )
+}
+
+async fn ensure_event_bus(
+    events: &aws_sdk_eventbridge::Client,
+    spec: &EventBusSpec,
+    account: &str,
+    arn_of: &dyn Fn(&str) -> anyhow::Result<String>,
+) -> anyhow::Result<()> {
+    let is_default = spec.name == "default";
+    if spec.name.starts_with("aws.partner/") {
+        // As the SaaS partner does: a partner event source for our account, then the bus.
+        let exists = events
+            .describe_event_source()
+            .name(&spec.name)
+            .send()
+            .await
+            .is_ok();
+        if !exists {
+            events
+                .create_partner_event_source()
+                .name(&spec.name)
+                .account(account)
+                .send()
+                .await
+                .with_context(|| format!("create_partner_event_source {}", spec.name))?;
+        }
+        create_bus(events, &spec.name, Some(&spec.name)).await?;
+    } else if !is_default {
+        create_bus(events, &spec.name, None).await?;
+    }
+    println!("bus     {}", spec.name);
+    if let Some((_, last)) = spec.name.rsplit_once('/') {
+        // moto keeps rules and PutEvents on the bus named after the last segment.
+        create_bus(events, last, None).await?;
+        println!("        (moto: rules and PutEvents for this bus live on bus {last:?})");
+    }
+    for rule in &spec.rules {
+        let mut put = events
+            .put_rule()
+            .name(&rule.name)
+            .event_bus_name(&spec.name)
+            .event_pattern(rule.event_pattern.to_string())
+            .state(aws_sdk_eventbridge::types::RuleState::Enabled);
+        if let Some(description) = &rule.description {
+            put = put.description(description);
+        }
+        put.send()
+            .await
+            .with_context(|| format!("put_rule {}", rule.name))?;
+        let mut targets = Vec::new();
+        for t in &rule.targets {
+            targets.push(
+                aws_sdk_eventbridge::types::Target::builder()
+                    .id(&t.id)
+                    .arn(arn_of(&t.queue)?)
+                    .build()
+                    .context("target")?,
+            );
+        }
+        let out = events
+            .put_targets()
+            .rule(&rule.name)
+            .event_bus_name(&spec.name)
+            .set_targets(Some(targets))
+            .send()
+            .await
+            .with_context(|| format!("put_targets {}", rule.name))?;
+        if out.failed_entry_count() > 0 {
+            bail!("put_targets {}: {:?}", rule.name, out.failed_entries());
+        }
+        let queues: Vec<&str> = rule.targets.iter().map(|t| t.queue.as_str()).collect();
+        println!(
+            "        rule {} {} -> queue {}",
+            rule.name,
+            rule.event_pattern,
+            queues.join(",")
+        );
+    }
+    Ok(())
+}
+
+async fn create_bus(
+    events: &aws_sdk_eventbridge::Client,
+    name: &str,
+    event_source: Option<&str>,
+) -> anyhow::Result<()> {
+    match events
+        .create_event_bus()
+        .name(name)
+        .set_event_source_name(event_source.map(str::to_owned))
+        .send()
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(e) if already_exists(&e) => Ok(()),
+        Err(e) => Err(e).with_context(|| format!("create_event_bus {name}")),
+    }
+}
+
+async fn ensure_secret(
+    secrets: &aws_sdk_secretsmanager::Client,
+    spec: &SecretSpec,
+) -> anyhow::Result<()> {
+    let value = spec.secret_string();
+    let created = secrets
+        .create_secret()
+        .name(&spec.name)
+        .secret_string(&value)
+        .set_description(spec.description.clone())
+        .send()
+        .await;
+    match created {
+        Ok(_) => println!("secret  {} (created)", spec.name),
+        Err(e) if already_exists(&e) => {
+            let current = secrets
+                .get_secret_value()
+                .secret_id(&spec.name)
+                .send()
+                .await;
+            if current
+                .ok()
+                .and_then(|c| c.secret_string().map(str::to_owned))
+                == Some(value.clone())
+            {
+                println!("secret  {} (unchanged)", spec.name);
+                return Ok(());
+            }
+            secrets
+                .put_secret_value()
+                .secret_id(&spec.name)
+                .secret_string(&value)
+                .send()
+                .await
+                .with_context(|| format!("put_secret_value {}", spec.name))?;
+            println!("secret  {} (value reset)", spec.name);
+        }
+        Err(e) => return Err(e).with_context(|| format!("create_secret {}", spec.name)),
+    }
+    Ok(())
+}

@@ -1,0 +1,22 @@
+//! Code shared by the mlpipe Lambda functions, the `mlpipe` CLI and the local cloud.
+//!
+//! * [`config`]: configuration from environment variables, with errors that name the variable.
+//! * [`aws`]: SDK configuration and clients, built once per cold start, honouring
+//!   `AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_<SERVICE>`.
+//! * [`logging`]: JSON logs with Powertools-style keys, no personal data.
+//! * [`metrics`]: CloudWatch Embedded Metric Format.
+//! * [`error`]: the error type whose Lambda `errorType` tells retryable from permanent failures.
+//! * [`store`]: object storage (S3) behind a small trait, so handlers test without a network.
+//! * [`runtime`]: runs a handler under the Lambda runtime with logging context and error mapping.
+//! * [`transcript`]: Genesys Cloud transcript -> Lex V2 automated chatbot designer conversion.
+
+pub mod aws;
+pub mod config;
+pub mod error;
+pub mod logging;
+pub mod metrics;
+pub mod runtime;
+pub mod store;
+pub mod transcript;
+
+pub use error::{ErrorKind, PipelineError};

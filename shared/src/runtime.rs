@@ -1,0 +1,34 @@
+//! Runs a handler under the Lambda runtime: logging context per invocation, error logging and
+//! the mapping of [`PipelineError`] to the `errorType` Lambda reports.
+
+use std::future::Future;
+
+use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::error::PipelineError;
+use crate::logging;
+
+/// Serves `handler` until the runtime shuts the process down.
+pub async fn run<E, R, F, Fut>(handler: F) -> Result<(), lambda_runtime::Error>
+where
+    E: DeserializeOwned + Send + 'static,
+    R: Serialize + Send + 'static,
+    F: Fn(E) -> Fut,
+    Fut: Future<Output = Result<R, PipelineError>> + Send,
+{
+    let handler = &handler;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<E>| {
+        let ctx = event.context;
+        logging::begin_invocation(&ctx.request_id, &ctx.invoked_function_arn, ctx.xray_trace_id.as_deref());
+        let fut = handler(event.payload);
+        async move {
+            fut.await.map_err(|e| {
+                tracing::error!(error_type = e.kind.error_type(), "invocation failed: {}", e.message);
+                Diagnostic::from(e)
+            })
+        }
+    }))
+    .await
+}

@@ -1,0 +1,126 @@
+//! The Genesys Cloud speech-and-text-analytics transcript document, as far as the conversion
+//! reads it.
+//!
+//! Only the fields the conversion uses are modelled; everything else (word-level detail,
+//! alternatives, analytics, participant details) is skipped by the parser without being
+//! materialised. Strings borrow from the input buffer where they contain no escapes.
+
+use std::borrow::Cow;
+
+use std::fmt;
+
+use serde::de::{self, Visitor};
+use serde::{Deserialize, Deserializer};
+use time::format_description::well_known::Rfc3339;
+
+/// A whole transcript document: one communication of one conversation.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Document<'a> {
+    #[serde(borrow, default)]
+    pub conversation_id: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub communication_id: Option<Cow<'a, str>>,
+    /// Start of the conversation, epoch milliseconds (an ISO-8601 string is accepted too).
+    #[serde(default, deserialize_with = "millis")]
+    pub conversation_start_time: Option<i64>,
+    /// Start of this communication.
+    #[serde(default, deserialize_with = "millis")]
+    pub start_time: Option<i64>,
+    #[serde(borrow, default)]
+    pub transcripts: Option<Vec<Transcript<'a>>>,
+}
+
+/// One transcript (one channel / speaker stream) of the communication.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Transcript<'a> {
+    #[serde(borrow, default)]
+    pub transcript_id: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub language: Option<Cow<'a, str>>,
+    #[serde(default, deserialize_with = "millis")]
+    pub start_time: Option<i64>,
+    #[serde(default)]
+    pub duration: Option<Duration>,
+    #[serde(borrow, default)]
+    pub phrases: Option<Vec<Phrase<'a>>>,
+}
+
+/// One recognised phrase.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Phrase<'a> {
+    #[serde(default)]
+    pub phrase_index: Option<i64>,
+    #[serde(borrow, default)]
+    pub participant_purpose: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub text: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub decorated_text: Option<Cow<'a, str>>,
+    /// Absolute start, epoch milliseconds.
+    #[serde(default, deserialize_with = "millis")]
+    pub start_time_ms: Option<i64>,
+    /// Start relative to the conversation start.
+    #[serde(default)]
+    pub offset: Option<Duration>,
+    #[serde(default)]
+    pub duration: Option<Duration>,
+}
+
+/// `{"milliseconds": n}`.
+#[derive(Debug, Clone, Copy, Deserialize)]
+pub struct Duration {
+    #[serde(default, deserialize_with = "millis")]
+    pub milliseconds: Option<i64>,
+}
+
+/// Epoch (or duration) milliseconds: an integer, a float with no fraction, or an RFC 3339 string.
+fn millis<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    d.deserialize_option(OptMillis)
+}
+
+struct OptMillis;
+
+impl<'de> Visitor<'de> for OptMillis {
+    type Value = Option<i64>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("epoch milliseconds or an RFC 3339 time")
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(Some(v))
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        i64::try_from(v).map(Some).map_err(|_| E::custom(format!("milliseconds out of range: {v}")))
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        if v.fract() == 0.0 && v.abs() < 9.0e15 {
+            Ok(Some(v as i64))
+        } else {
+            Err(E::custom(format!("expected whole milliseconds, got {v}")))
+        }
+    }
+
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<Self::Value, E> {
+        time::OffsetDateTime::parse(s, &Rfc3339)
+            .map(|t| Some((t.unix_timestamp_nanos() / 1_000_000) as i64))
+            .map_err(|_| E::custom(format!("expected epoch milliseconds or an RFC 3339 time, got {s:?}")))
+    }
+}
