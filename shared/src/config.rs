@@ -47,6 +47,12 @@ impl Source for std::collections::HashMap<String, String> {
 
 impl<const N: usize> Source for [(&str, &str); N] {
     fn get(&self, name: &str) -> Option<String> {
+        Source::get(&self.as_slice(), name)
+    }
+}
+
+impl Source for &[(&str, &str)] {
+    fn get(&self, name: &str) -> Option<String> {
         self.iter()
             .find(|(k, _)| *k == name)
             .map(|(_, v)| (*v).to_owned())
@@ -105,7 +111,10 @@ pub fn prefix_or(
     let raw = optional(src, name).unwrap_or_else(|| default.to_owned());
     let trimmed = raw.trim_start_matches('/').trim_end_matches('/');
     if trimmed.contains("//") {
-        return Err(ConfigError::new(name, format!("invalid prefix {raw:?}: empty path segment")));
+        return Err(ConfigError::new(
+            name,
+            format!("invalid prefix {raw:?}: empty path segment"),
+        ));
     }
     Ok(if with_slash && !trimmed.is_empty() {
         format!("{trimmed}/")
@@ -130,7 +139,9 @@ mod tests {
     fn parse_or_reports_the_bad_value() {
         let src = [("T", "ten")];
         let err = parse_or::<u64>(&src, "T", 5).unwrap_err();
-        assert!(err.to_string().starts_with("configuration T: invalid value \"ten\""));
+        assert!(err
+            .to_string()
+            .starts_with("configuration T: invalid value \"ten\""));
         assert_eq!(parse_or::<u64>(&[("T", "7")], "T", 5).unwrap(), 7);
         assert_eq!(parse_or::<u64>(&[("X", "7")], "T", 5).unwrap(), 5);
     }

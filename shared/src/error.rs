@@ -206,11 +206,23 @@ mod tests {
     #[test]
     fn codes_and_statuses_are_classified() {
         assert_eq!(classify_code(Some("SlowDown"), 503), ErrorKind::Retryable);
-        assert_eq!(classify_code(Some("ThrottlingException"), 400), ErrorKind::Retryable);
-        assert_eq!(classify_code(Some("AccessDenied"), 403), ErrorKind::Misconfigured);
-        assert_eq!(classify_code(Some("NoSuchBucket"), 404), ErrorKind::Misconfigured);
+        assert_eq!(
+            classify_code(Some("ThrottlingException"), 400),
+            ErrorKind::Retryable
+        );
+        assert_eq!(
+            classify_code(Some("AccessDenied"), 403),
+            ErrorKind::Misconfigured
+        );
+        assert_eq!(
+            classify_code(Some("NoSuchBucket"), 404),
+            ErrorKind::Misconfigured
+        );
         assert_eq!(classify_code(None, 502), ErrorKind::Retryable);
-        assert_eq!(classify_code(Some("ValidationException"), 400), ErrorKind::InvalidInput);
+        assert_eq!(
+            classify_code(Some("ValidationException"), 400),
+            ErrorKind::InvalidInput
+        );
         assert_eq!(classify_code(None, 401), ErrorKind::Misconfigured);
     }
 

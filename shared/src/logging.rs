@@ -57,8 +57,11 @@ pub fn init_lambda() {
 
 /// Human-readable logs on stderr, for command-line tools.
 pub fn init_cli(default_level: &str) {
-    let filter = EnvFilter::try_from_env("MLPIPE_LOG")
-        .unwrap_or_else(|_| EnvFilter::new(format!("{default_level},aws_smithy_runtime=warn,aws_config=warn,hyper=warn")));
+    let filter = EnvFilter::try_from_env("MLPIPE_LOG").unwrap_or_else(|_| {
+        EnvFilter::new(format!(
+            "{default_level},aws_smithy_runtime=warn,aws_config=warn,hyper=warn"
+        ))
+    });
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -140,7 +143,11 @@ fn render(event: &Event<'_>) -> String {
     out.insert("location".into(), Value::from(location));
     out.insert(
         "message".into(),
-        fields.message.take().map(Value::from).unwrap_or(Value::Null),
+        fields
+            .message
+            .take()
+            .map(Value::from)
+            .unwrap_or(Value::Null),
     );
     let now = OffsetDateTime::now_utc();
     out.insert(
@@ -155,7 +162,9 @@ fn render(event: &Event<'_>) -> String {
             out.insert("function_name".into(), opt(&ctx.function_name));
             out.insert(
                 "function_memory_size".into(),
-                ctx.function_memory_size.map(Value::from).unwrap_or(Value::Null),
+                ctx.function_memory_size
+                    .map(Value::from)
+                    .unwrap_or(Value::Null),
             );
             out.insert("function_arn".into(), opt(&ctx.function_arn));
             out.insert("function_request_id".into(), opt(&ctx.function_request_id));
@@ -179,24 +188,29 @@ impl Visit for FieldCollector {
         if field.name() == "message" {
             self.message = Some(value.to_owned());
         } else {
-            self.fields.push((field.name().to_owned(), Value::from(value)));
+            self.fields
+                .push((field.name().to_owned(), Value::from(value)));
         }
     }
 
     fn record_i64(&mut self, field: &Field, value: i64) {
-        self.fields.push((field.name().to_owned(), Value::from(value)));
+        self.fields
+            .push((field.name().to_owned(), Value::from(value)));
     }
 
     fn record_u64(&mut self, field: &Field, value: u64) {
-        self.fields.push((field.name().to_owned(), Value::from(value)));
+        self.fields
+            .push((field.name().to_owned(), Value::from(value)));
     }
 
     fn record_f64(&mut self, field: &Field, value: f64) {
-        self.fields.push((field.name().to_owned(), Value::from(value)));
+        self.fields
+            .push((field.name().to_owned(), Value::from(value)));
     }
 
     fn record_bool(&mut self, field: &Field, value: bool) {
-        self.fields.push((field.name().to_owned(), Value::from(value)));
+        self.fields
+            .push((field.name().to_owned(), Value::from(value)));
     }
 
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
@@ -204,7 +218,8 @@ impl Visit for FieldCollector {
         if field.name() == "message" {
             self.message = Some(text);
         } else {
-            self.fields.push((field.name().to_owned(), Value::from(text)));
+            self.fields
+                .push((field.name().to_owned(), Value::from(text)));
         }
     }
 }
@@ -242,8 +257,16 @@ mod tests {
             function_name: Some("fn".into()),
             ..LogContext::default()
         });
-        assert!(begin_invocation("req-1", "arn:aws:lambda:us-east-1:1:function:fn", Some("Root=1-abc")));
-        assert!(!begin_invocation("req-2", "arn:aws:lambda:us-east-1:1:function:fn", Some("Root=1-abc")));
+        assert!(begin_invocation(
+            "req-1",
+            "arn:aws:lambda:us-east-1:1:function:fn",
+            Some("Root=1-abc")
+        ));
+        assert!(!begin_invocation(
+            "req-2",
+            "arn:aws:lambda:us-east-1:1:function:fn",
+            Some("Root=1-abc")
+        ));
         let capture = Capture::default();
         let subscriber = tracing_subscriber::fmt()
             .event_format(PowertoolsFormat)

@@ -139,13 +139,18 @@ mod tests {
     #[test]
     fn documents_follow_emf() {
         let mut m = Metrics::new("ns", "svc");
-        m.count("Converted").count("Converted").add("Bytes", Unit::Bytes, 10.0);
+        m.count("Converted")
+            .count("Converted")
+            .add("Bytes", Unit::Bytes, 10.0);
         let docs = m.take_documents(1_700_000_000_000);
         assert_eq!(docs.len(), 1);
         let d = &docs[0];
         assert_eq!(d["_aws"]["Timestamp"], 1_700_000_000_000i64);
         assert_eq!(d["_aws"]["CloudWatchMetrics"][0]["Namespace"], "ns");
-        assert_eq!(d["_aws"]["CloudWatchMetrics"][0]["Dimensions"][0][0], "service");
+        assert_eq!(
+            d["_aws"]["CloudWatchMetrics"][0]["Dimensions"][0][0],
+            "service"
+        );
         assert_eq!(d["service"], "svc");
         assert_eq!(d["Converted"], 2.0);
         assert_eq!(d["Bytes"], 10.0);
@@ -161,7 +166,10 @@ mod tests {
         let docs = m.take_documents(0);
         assert_eq!(docs.len(), 2);
         assert_eq!(
-            docs[0]["_aws"]["CloudWatchMetrics"][0]["Metrics"].as_array().unwrap().len(),
+            docs[0]["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+                .as_array()
+                .unwrap()
+                .len(),
             100
         );
     }

@@ -21,11 +21,20 @@ where
     let handler = &handler;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<E>| {
         let ctx = event.context;
-        logging::begin_invocation(&ctx.request_id, &ctx.invoked_function_arn, ctx.xray_trace_id.as_deref());
-        let fut = handler(event.payload);
+        logging::begin_invocation(
+            &ctx.request_id,
+            &ctx.invoked_function_arn,
+            ctx.xray_trace_id.as_deref(),
+        );
+        // Boxed: keeps the runtime's future type shallow, whatever the handler's depth.
+        let fut = Box::pin(handler(event.payload));
         async move {
             fut.await.map_err(|e| {
-                tracing::error!(error_type = e.kind.error_type(), "invocation failed: {}", e.message);
+                tracing::error!(
+                    error_type = e.kind.error_type(),
+                    "invocation failed: {}",
+                    e.message
+                );
                 Diagnostic::from(e)
             })
         }

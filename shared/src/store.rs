@@ -13,7 +13,11 @@ use crate::error::{ErrorKind, PipelineError};
 /// The object operations the pipelines need.
 pub trait ObjectStore: Send + Sync {
     /// Reads a whole object. A missing object is [`ErrorKind::InvalidInput`].
-    fn get(&self, bucket: &str, key: &str) -> impl Future<Output = Result<Bytes, PipelineError>> + Send;
+    fn get(
+        &self,
+        bucket: &str,
+        key: &str,
+    ) -> impl Future<Output = Result<Bytes, PipelineError>> + Send;
 
     /// Writes (or overwrites) an object.
     fn put(
@@ -25,7 +29,11 @@ pub trait ObjectStore: Send + Sync {
     ) -> impl Future<Output = Result<(), PipelineError>> + Send;
 
     /// Lists every key under a prefix, in key order.
-    fn list(&self, bucket: &str, prefix: &str) -> impl Future<Output = Result<Vec<String>, PipelineError>> + Send;
+    fn list(
+        &self,
+        bucket: &str,
+        prefix: &str,
+    ) -> impl Future<Output = Result<Vec<String>, PipelineError>> + Send;
 }
 
 /// `s3://bucket/key` for messages.
@@ -59,7 +67,14 @@ impl S3Store {
 impl ObjectStore for S3Store {
     async fn get(&self, bucket: &str, key: &str) -> Result<Bytes, PipelineError> {
         let what = format!("reading {}", s3_uri(bucket, key));
-        let out = match self.client.get_object().bucket(bucket).key(key).send().await {
+        let out = match self
+            .client
+            .get_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+        {
             Ok(out) => out,
             Err(err) => {
                 let not_found = err.as_service_error().is_some_and(|e| e.is_no_such_key());
@@ -78,7 +93,13 @@ impl ObjectStore for S3Store {
         Ok(body.into_bytes())
     }
 
-    async fn put(&self, bucket: &str, key: &str, body: Bytes, content_type: &str) -> Result<(), PipelineError> {
+    async fn put(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: Bytes,
+        content_type: &str,
+    ) -> Result<(), PipelineError> {
         self.client
             .put_object()
             .bucket(bucket)
@@ -101,8 +122,14 @@ impl ObjectStore for S3Store {
             .into_paginator()
             .send();
         while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| PipelineError::from_sdk(format!("listing {}", s3_uri(bucket, prefix)), &e))?;
-            keys.extend(page.contents().iter().filter_map(|o| o.key().map(str::to_owned)));
+            let page = page.map_err(|e| {
+                PipelineError::from_sdk(format!("listing {}", s3_uri(bucket, prefix)), &e)
+            })?;
+            keys.extend(
+                page.contents()
+                    .iter()
+                    .filter_map(|o| o.key().map(str::to_owned)),
+            );
         }
         keys.sort();
         Ok(keys)
@@ -134,10 +161,10 @@ mod memory {
         }
 
         pub fn insert(&self, bucket: &str, key: &str, body: impl Into<Bytes>) {
-            self.objects
-                .lock()
-                .unwrap()
-                .insert((bucket.into(), key.into()), (body.into(), "application/octet-stream".into()));
+            self.objects.lock().unwrap().insert(
+                (bucket.into(), key.into()),
+                (body.into(), "application/octet-stream".into()),
+            );
         }
 
         pub fn object(&self, bucket: &str, key: &str) -> Option<Bytes> {
@@ -178,7 +205,13 @@ mod memory {
             })
         }
 
-        async fn put(&self, bucket: &str, key: &str, body: Bytes, content_type: &str) -> Result<(), PipelineError> {
+        async fn put(
+            &self,
+            bucket: &str,
+            key: &str,
+            body: Bytes,
+            content_type: &str,
+        ) -> Result<(), PipelineError> {
             if let Some(err) = self.fail_puts.lock().unwrap().clone() {
                 return Err(err);
             }
@@ -218,8 +251,12 @@ mod tests {
     #[tokio::test]
     async fn memory_store_round_trips() {
         let s = MemoryStore::new();
-        s.put("b", "a/1", Bytes::from_static(b"x"), "text/plain").await.unwrap();
-        s.put("b", "c/2", Bytes::from_static(b"y"), "text/plain").await.unwrap();
+        s.put("b", "a/1", Bytes::from_static(b"x"), "text/plain")
+            .await
+            .unwrap();
+        s.put("b", "c/2", Bytes::from_static(b"y"), "text/plain")
+            .await
+            .unwrap();
         assert_eq!(s.get("b", "a/1").await.unwrap(), Bytes::from_static(b"x"));
         assert_eq!(s.list("b", "a/").await.unwrap(), vec!["a/1".to_owned()]);
         let err = s.get("b", "zzz").await.unwrap_err();

@@ -1,1 +1,15 @@
-fn main() {}
+//! Lambda entry point: builds the S3 client once, then serves S3 ObjectCreated events (and
+//! backfill requests) with [`lex_transcript_converter::Converter`].
+
+use lex_transcript_converter::{Config, Converter};
+use shared::config::Env;
+use shared::store::S3Store;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    shared::logging::init_lambda();
+    let config = Config::from_source(&Env).inspect_err(|e| tracing::error!("{e}"))?;
+    let sdk = shared::aws::sdk_config().await;
+    let converter = Converter::new(S3Store::new(shared::aws::s3_client(&sdk)), config);
+    shared::runtime::run(|event| converter.handle(event)).await
+}

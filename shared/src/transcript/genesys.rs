@@ -107,7 +107,9 @@ impl<'de> Visitor<'de> for OptMillis {
     }
 
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-        i64::try_from(v).map(Some).map_err(|_| E::custom(format!("milliseconds out of range: {v}")))
+        i64::try_from(v)
+            .map(Some)
+            .map_err(|_| E::custom(format!("milliseconds out of range: {v}")))
     }
 
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
@@ -121,6 +123,10 @@ impl<'de> Visitor<'de> for OptMillis {
     fn visit_str<E: de::Error>(self, s: &str) -> Result<Self::Value, E> {
         time::OffsetDateTime::parse(s, &Rfc3339)
             .map(|t| Some((t.unix_timestamp_nanos() / 1_000_000) as i64))
-            .map_err(|_| E::custom(format!("expected epoch milliseconds or an RFC 3339 time, got {s:?}")))
+            .map_err(|_| {
+                E::custom(format!(
+                    "expected epoch milliseconds or an RFC 3339 time, got {s:?}"
+                ))
+            })
     }
 }

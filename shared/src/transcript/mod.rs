@@ -77,7 +77,10 @@ impl From<ConvertError> for PipelineError {
 pub enum Outcome {
     Converted(Converted),
     /// Nothing the designer can use; the reason says why (language, no text).
-    Skipped { conversation_id: String, reason: String },
+    Skipped {
+        conversation_id: String,
+        reason: String,
+    },
 }
 
 /// A converted conversation.
@@ -123,9 +126,15 @@ fn validate(doc: &Document) -> Result<(), ConvertError> {
         return Err(ConvertError::new("conversationId", "must not be empty"));
     }
     if id.len() > 128 {
-        return Err(ConvertError::new("conversationId", format!("{} characters, the limit is 128", id.len())));
+        return Err(ConvertError::new(
+            "conversationId",
+            format!("{} characters, the limit is 128", id.len()),
+        ));
     }
-    if let Some(c) = id.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))) {
+    if let Some(c) = id
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+    {
         return Err(ConvertError::new(
             "conversationId",
             format!("character {c:?} not allowed (letters, digits, '-', '_' and '.' only)"),
@@ -156,13 +165,18 @@ pub fn convert(bytes: &[u8], options: Options) -> Result<Outcome, ConvertError> 
 /// Converts the documents of one conversation (one per communication) into one designer file.
 /// Pass them in a stable order (e.g. by key) for reproducible ids on id-less transcripts.
 pub fn convert_documents(docs: &[Document<'_>], options: Options) -> Result<Outcome, ConvertError> {
-    let first = docs.first().ok_or_else(|| ConvertError::new("", "no documents"))?;
+    let first = docs
+        .first()
+        .ok_or_else(|| ConvertError::new("", "no documents"))?;
     let conversation_id = first.conversation_id.as_deref().unwrap_or_default();
     for (i, d) in docs.iter().enumerate().skip(1) {
         if d.conversation_id.as_deref() != Some(conversation_id) {
             return Err(ConvertError::new(
                 format!("[{i}].conversationId"),
-                format!("{:?} differs from {conversation_id:?}", d.conversation_id.as_deref().unwrap_or_default()),
+                format!(
+                    "{:?} differs from {conversation_id:?}",
+                    d.conversation_id.as_deref().unwrap_or_default()
+                ),
             ));
         }
     }
@@ -175,9 +189,16 @@ pub fn convert_documents(docs: &[Document<'_>], options: Options) -> Result<Outc
         .min()
         .or_else(|| docs.iter().filter_map(|d| d.start_time).min())
         .or_else(|| {
-            all_phrases(docs).filter_map(|(_, _, _, p)| p.start_time_ms).min()
+            all_phrases(docs)
+                .filter_map(|(_, _, _, p)| p.start_time_ms)
+                .min()
         })
-        .ok_or_else(|| ConvertError::new("conversationStartTime", "missing, and no startTime or phrase time to use"))?;
+        .ok_or_else(|| {
+            ConvertError::new(
+                "conversationStartTime",
+                "missing, and no startTime or phrase time to use",
+            )
+        })?;
     let file_name = file_name(conversation_id, start)?;
 
     let mut skipped_languages: Vec<String> = Vec::new();
@@ -199,7 +220,11 @@ pub fn convert_documents(docs: &[Document<'_>], options: Options) -> Result<Outc
                 .map(|(s, len)| s + len - start);
             let first_turn = turns.len();
             for (p, ph) in phrases.iter().enumerate() {
-                let content = match ph.decorated_text.as_deref().filter(|s| !s.trim().is_empty()) {
+                let content = match ph
+                    .decorated_text
+                    .as_deref()
+                    .filter(|s| !s.trim().is_empty())
+                {
                     Some(_) => ph.decorated_text.as_ref(),
                     None => ph.text.as_ref(),
                 };
@@ -212,7 +237,10 @@ pub fn convert_documents(docs: &[Document<'_>], options: Options) -> Result<Outc
                     (None, None) => unreachable!("validated"),
                 }
                 .max(0);
-                let end = ph.duration.and_then(|x| x.milliseconds).map(|len| begin + len.max(0));
+                let end = ph
+                    .duration
+                    .and_then(|x| x.milliseconds)
+                    .map(|len| begin + len.max(0));
                 let id = match (&tr.transcript_id, ph.phrase_index) {
                     (Some(tid), Some(ix)) => format!("{tid}-{ix}"),
                     (Some(tid), None) => format!("{tid}-p{p}"),
@@ -242,8 +270,13 @@ pub fn convert_documents(docs: &[Document<'_>], options: Options) -> Result<Outc
             own.sort_by_key(|t| t.begin_offset_millis);
             for i in 0..own.len() {
                 if own[i].end_offset_millis == i64::MIN {
-                    let next = own.get(i + 1).map(|n| n.begin_offset_millis).or(transcript_end);
-                    own[i].end_offset_millis = next.unwrap_or(own[i].begin_offset_millis).max(own[i].begin_offset_millis);
+                    let next = own
+                        .get(i + 1)
+                        .map(|n| n.begin_offset_millis)
+                        .or(transcript_end);
+                    own[i].end_offset_millis = next
+                        .unwrap_or(own[i].begin_offset_millis)
+                        .max(own[i].begin_offset_millis);
                 }
             }
         }
@@ -270,7 +303,10 @@ pub fn convert_documents(docs: &[Document<'_>], options: Options) -> Result<Outc
 
     let mut participants: Vec<Participant> = Vec::with_capacity(2);
     for t in &turns {
-        if !participants.iter().any(|p| p.participant_id == t.participant_id) {
+        if !participants
+            .iter()
+            .any(|p| p.participant_id == t.participant_id)
+        {
             participants.push(Participant {
                 participant_id: t.participant_id,
                 participant_role: t.participant_id,
@@ -283,14 +319,19 @@ pub fn convert_documents(docs: &[Document<'_>], options: Options) -> Result<Outc
         version: VERSION,
         content_metadata: ContentMetadata {
             redaction_types: ["PII"],
-            output: if options.redact_pii { "Redacted" } else { "Raw" },
+            output: if options.redact_pii {
+                "Redacted"
+            } else {
+                "Raw"
+            },
         },
         customer_metadata: CustomerMetadata {
             contact_id: conversation_id,
         },
         transcript: &turns,
     };
-    let mut body = Vec::with_capacity(128 + turns.iter().map(|t| t.content.len() + 160).sum::<usize>());
+    let mut body =
+        Vec::with_capacity(128 + turns.iter().map(|t| t.content.len() + 160).sum::<usize>());
     serde_json::to_writer_pretty(&mut body, &out).expect("serialising to memory cannot fail");
     body.push(b'\n');
     Ok(Outcome::Converted(Converted {
@@ -306,9 +347,17 @@ fn all_phrases<'d, 'a>(
     docs: &'d [Document<'a>],
 ) -> impl Iterator<Item = (usize, usize, usize, &'d genesys::Phrase<'a>)> + 'd {
     docs.iter().enumerate().flat_map(|(d, doc)| {
-        doc.transcripts.iter().flatten().enumerate().flat_map(move |(t, tr)| {
-            tr.phrases.iter().flatten().enumerate().map(move |(p, ph)| (d, t, p, ph))
-        })
+        doc.transcripts
+            .iter()
+            .flatten()
+            .enumerate()
+            .flat_map(move |(t, tr)| {
+                tr.phrases
+                    .iter()
+                    .flatten()
+                    .enumerate()
+                    .map(move |(p, ph)| (d, t, p, ph))
+            })
     })
 }
 
@@ -322,23 +371,34 @@ fn trim_cow<'a>(s: &Cow<'a, str>) -> Cow<'a, str> {
 /// `en-US`, case-insensitive, `_` accepted for `-`.
 pub fn is_english_us(lang: &str) -> bool {
     let l = lang.trim();
-    l.len() == 5 && l[..2].eq_ignore_ascii_case("en") && matches!(&l[2..3], "-" | "_") && l[3..].eq_ignore_ascii_case("us")
+    l.len() == 5
+        && l[..2].eq_ignore_ascii_case("en")
+        && matches!(&l[2..3], "-" | "_")
+        && l[3..].eq_ignore_ascii_case("us")
 }
 
 /// The designer role of a Genesys participant purpose.
 pub fn role(purpose: Option<&str>) -> &'static str {
     match purpose {
-        Some(p) if p.eq_ignore_ascii_case("external") || p.eq_ignore_ascii_case("customer") => "CUSTOMER",
+        Some(p) if p.eq_ignore_ascii_case("external") || p.eq_ignore_ascii_case("customer") => {
+            "CUSTOMER"
+        }
         _ => "AGENT",
     }
 }
 
 /// `<conversationId>_analysis_<YYYY-MM-DDTHH:MM:SSZ>.json` for a start time in epoch milliseconds.
 pub fn file_name(conversation_id: &str, start_ms: i64) -> Result<String, ConvertError> {
-    let t = time::OffsetDateTime::from_unix_timestamp(start_ms.div_euclid(1000))
-        .map_err(|_| ConvertError::new("conversationStartTime", format!("{start_ms} is out of range")))?;
+    let t = time::OffsetDateTime::from_unix_timestamp(start_ms.div_euclid(1000)).map_err(|_| {
+        ConvertError::new(
+            "conversationStartTime",
+            format!("{start_ms} is out of range"),
+        )
+    })?;
     let stamp = t
-        .format(time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z"))
+        .format(time::macros::format_description!(
+            "[year]-[month]-[day]T[hour]:[minute]:[second]Z"
+        ))
         .map_err(|e| ConvertError::new("conversationStartTime", e.to_string()))?;
     Ok(format!("{conversation_id}_analysis_{stamp}.json"))
 }

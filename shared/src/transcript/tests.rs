@@ -2,10 +2,13 @@ use serde_json::{json, Value};
 
 use super::*;
 
-const EXAMPLE: &str = include_str!("../../../events/genesys/fixtures/transcript_document_example.json");
+const EXAMPLE: &str =
+    include_str!("../../../events/genesys/fixtures/transcript_document_example.json");
 const ORDER_STATUS: &str = include_str!("../../../events/genesys/transcripts/01-order-status.json");
-const CARD_PII: &str = include_str!("../../../events/genesys/transcripts/02-card-replacement-pii.json");
-const SPANISH: &str = include_str!("../../../events/genesys/transcripts/04-address-change-es-us.json");
+const CARD_PII: &str =
+    include_str!("../../../events/genesys/transcripts/02-card-replacement-pii.json");
+const SPANISH: &str =
+    include_str!("../../../events/genesys/transcripts/04-address-change-es-us.json");
 
 fn converted(input: &str, options: Options) -> (Converted, Value) {
     match convert(input.as_bytes(), options).expect("converts") {
@@ -51,8 +54,10 @@ fn published_example_converts_to_the_designer_format() {
 
 #[test]
 fn output_matches_the_published_schema_keys() {
-    let schema: Value =
-        serde_json::from_str(include_str!("../../../events/genesys/fixtures/lex_chatbot_designer_input_schema.json")).unwrap();
+    let schema: Value = serde_json::from_str(include_str!(
+        "../../../events/genesys/fixtures/lex_chatbot_designer_input_schema.json"
+    ))
+    .unwrap();
     let (_, v) = converted(ORDER_STATUS, Options::default());
     let keys = |v: &Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
     let mut want = keys(&schema);
@@ -71,16 +76,31 @@ fn output_matches_the_published_schema_keys() {
 fn interleaved_transcripts_come_out_in_time_order_with_two_participants() {
     let (c, v) = converted(ORDER_STATUS, Options::default());
     assert_eq!(c.conversation_id, "e88b7591-31db-4e32-98dc-b35f94c662cd");
-    assert_eq!(c.file_name, "e88b7591-31db-4e32-98dc-b35f94c662cd_analysis_2025-06-03T14:12:00Z.json");
+    assert_eq!(
+        c.file_name,
+        "e88b7591-31db-4e32-98dc-b35f94c662cd_analysis_2025-06-03T14:12:00Z.json"
+    );
     let turns = v["Transcript"].as_array().unwrap();
     assert_eq!(turns.len(), c.turns);
-    let begins: Vec<i64> = turns.iter().map(|t| t["BeginOffsetMillis"].as_i64().unwrap()).collect();
-    assert!(begins.windows(2).all(|w| w[0] <= w[1]), "not in time order: {begins:?}");
-    assert!(turns.iter().all(|t| t["EndOffsetMillis"].as_i64() >= t["BeginOffsetMillis"].as_i64()));
+    let begins: Vec<i64> = turns
+        .iter()
+        .map(|t| t["BeginOffsetMillis"].as_i64().unwrap())
+        .collect();
+    assert!(
+        begins.windows(2).all(|w| w[0] <= w[1]),
+        "not in time order: {begins:?}"
+    );
+    assert!(turns
+        .iter()
+        .all(|t| t["EndOffsetMillis"].as_i64() >= t["BeginOffsetMillis"].as_i64()));
     assert_eq!(v["Participants"].as_array().unwrap().len(), 2);
-    let roles: std::collections::BTreeSet<&str> = turns.iter().map(|t| t["ParticipantId"].as_str().unwrap()).collect();
+    let roles: std::collections::BTreeSet<&str> = turns
+        .iter()
+        .map(|t| t["ParticipantId"].as_str().unwrap())
+        .collect();
     assert_eq!(roles.into_iter().collect::<Vec<_>>(), ["AGENT", "CUSTOMER"]);
-    let ids: std::collections::BTreeSet<&str> = turns.iter().map(|t| t["Id"].as_str().unwrap()).collect();
+    let ids: std::collections::BTreeSet<&str> =
+        turns.iter().map(|t| t["Id"].as_str().unwrap()).collect();
     assert_eq!(ids.len(), turns.len(), "ids are unique");
 }
 
@@ -110,13 +130,18 @@ fn roles_follow_the_participant_purpose() {
 
 #[test]
 fn agent_is_never_a_customer_and_participants_are_not_duplicated() {
-    let input = doc(json!([{ "transcriptId": "t", "language": "en-US", "phrases": [
-        {"phraseIndex": 0, "participantPurpose": "agent", "text": "hello", "startTimeMs": 1_749_243_600_100_i64},
-        {"phraseIndex": 1, "participantPurpose": "agent", "text": "anyone there", "startTimeMs": 1_749_243_600_200_i64},
-        {"phraseIndex": 2, "participantPurpose": "ivr", "text": "goodbye", "startTimeMs": 1_749_243_600_300_i64}
-    ]}]));
+    let input = doc(
+        json!([{ "transcriptId": "t", "language": "en-US", "phrases": [
+            {"phraseIndex": 0, "participantPurpose": "agent", "text": "hello", "startTimeMs": 1_749_243_600_100_i64},
+            {"phraseIndex": 1, "participantPurpose": "agent", "text": "anyone there", "startTimeMs": 1_749_243_600_200_i64},
+            {"phraseIndex": 2, "participantPurpose": "ivr", "text": "goodbye", "startTimeMs": 1_749_243_600_300_i64}
+        ]}]),
+    );
     let (_, v) = converted(&input, Options::default());
-    assert_eq!(v["Participants"], json!([{"ParticipantId": "AGENT", "ParticipantRole": "AGENT"}]));
+    assert_eq!(
+        v["Participants"],
+        json!([{"ParticipantId": "AGENT", "ParticipantRole": "AGENT"}])
+    );
 }
 
 #[test]
@@ -167,9 +192,15 @@ fn start_time_falls_back_and_accepts_rfc3339() {
 #[test]
 fn non_english_documents_are_skipped_with_the_reason() {
     match convert(SPANISH.as_bytes(), Options::default()).unwrap() {
-        Outcome::Skipped { conversation_id, reason } => {
+        Outcome::Skipped {
+            conversation_id,
+            reason,
+        } => {
             assert_eq!(conversation_id, "e4039782-67e5-43c9-ae73-35a01662e2ce");
-            assert!(reason.contains("es-US") && reason.contains("en-US only"), "{reason}");
+            assert!(
+                reason.contains("es-US") && reason.contains("en-US only"),
+                "{reason}"
+            );
         }
         other => panic!("expected skip, got {other:?}"),
     }
@@ -191,9 +222,14 @@ fn mixed_language_documents_keep_the_english_transcripts() {
 #[test]
 fn documents_without_text_are_skipped() {
     let input = doc(json!([{"transcriptId": "t", "phrases": []}]));
-    assert!(matches!(convert(input.as_bytes(), Options::default()).unwrap(), Outcome::Skipped { reason, .. } if reason == "no phrase with text"));
+    assert!(
+        matches!(convert(input.as_bytes(), Options::default()).unwrap(), Outcome::Skipped { reason, .. } if reason == "no phrase with text")
+    );
     let input = doc(json!([]));
-    assert!(matches!(convert(input.as_bytes(), Options::default()).unwrap(), Outcome::Skipped { .. }));
+    assert!(matches!(
+        convert(input.as_bytes(), Options::default()).unwrap(),
+        Outcome::Skipped { .. }
+    ));
 }
 
 #[test]
@@ -203,11 +239,20 @@ fn pii_redaction_marks_the_output_redacted() {
     assert_eq!(raw["ContentMetadata"]["Output"], "Raw");
     assert_eq!(red["ContentMetadata"]["Output"], "Redacted");
     let text = |v: &Value| {
-        v["Transcript"].as_array().unwrap().iter().map(|t| t["Content"].as_str().unwrap().to_owned()).collect::<Vec<_>>().join("\n")
+        v["Transcript"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["Content"].as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+            .join("\n")
     };
     assert!(text(&red).contains("[PII]"));
     assert!(!text(&raw).contains("[PII]"));
-    assert_eq!(raw["Transcript"].as_array().unwrap().len(), red["Transcript"].as_array().unwrap().len());
+    assert_eq!(
+        raw["Transcript"].as_array().unwrap().len(),
+        red["Transcript"].as_array().unwrap().len()
+    );
 }
 
 #[test]
@@ -216,44 +261,80 @@ fn malformed_documents_name_the_field() {
         ("not json", ""),
         ("[]", ""),
         (r#"{"transcripts": []}"#, "conversationId"),
-        (r#"{"conversationId": "", "transcripts": []}"#, "conversationId"),
-        (r#"{"conversationId": "a/b", "transcripts": []}"#, "conversationId"),
-        (r#"{"conversationId": 7, "transcripts": []}"#, "conversationId"),
-        (r#"{"conversationId": "c", "conversationStartTime": 1}"#, "transcripts"),
-        (r#"{"conversationId": "c", "conversationStartTime": "yesterday", "transcripts": []}"#, "conversationStartTime"),
+        (
+            r#"{"conversationId": "", "transcripts": []}"#,
+            "conversationId",
+        ),
+        (
+            r#"{"conversationId": "a/b", "transcripts": []}"#,
+            "conversationId",
+        ),
+        (
+            r#"{"conversationId": 7, "transcripts": []}"#,
+            "conversationId",
+        ),
+        (
+            r#"{"conversationId": "c", "conversationStartTime": 1}"#,
+            "transcripts",
+        ),
+        (
+            r#"{"conversationId": "c", "conversationStartTime": "yesterday", "transcripts": []}"#,
+            "conversationStartTime",
+        ),
         (
             r#"{"conversationId": "c", "transcripts": [{"phrases": [{"text": "x", "startTimeMs": 1}, {"text": 5}]}]}"#,
             "transcripts[0].phrases[1].text",
         ),
-        (r#"{"conversationId": "c", "transcripts": [{"phrases": [{"text": "x"}]}]}"#, "transcripts[0].phrases[0].startTimeMs"),
-        (r#"{"conversationId": "c", "transcripts": [{"phrases": [{"text": "x", "startTimeMs": 1.5}]}]}"#, "transcripts[0].phrases[0].startTimeMs"),
+        (
+            r#"{"conversationId": "c", "transcripts": [{"phrases": [{"text": "x"}]}]}"#,
+            "transcripts[0].phrases[0].startTimeMs",
+        ),
+        (
+            r#"{"conversationId": "c", "transcripts": [{"phrases": [{"text": "x", "startTimeMs": 1.5}]}]}"#,
+            "transcripts[0].phrases[0].startTimeMs",
+        ),
     ];
     for (input, field) in cases {
         let err = convert(input.as_bytes(), Options::default()).expect_err(input);
-        assert!(err.field.starts_with(field), "{input}: got field {:?} ({err})", err.field);
+        assert!(
+            err.field.starts_with(field),
+            "{input}: got field {:?} ({err})",
+            err.field
+        );
         assert!(!err.problem.is_empty());
     }
 }
 
 #[test]
 fn documents_of_one_conversation_merge_and_others_are_refused() {
-    let a = doc(json!([{"transcriptId": "a", "phrases": [{"participantPurpose": "external", "text": "second", "startTimeMs": 1_749_243_605_000_i64}]}]));
-    let b = doc(json!([{"transcriptId": "b", "phrases": [{"participantPurpose": "agent", "text": "first", "startTimeMs": 1_749_243_601_000_i64}]}]));
+    let a = doc(
+        json!([{"transcriptId": "a", "phrases": [{"participantPurpose": "external", "text": "second", "startTimeMs": 1_749_243_605_000_i64}]}]),
+    );
+    let b = doc(
+        json!([{"transcriptId": "b", "phrases": [{"participantPurpose": "agent", "text": "first", "startTimeMs": 1_749_243_601_000_i64}]}]),
+    );
     let docs = [parse(a.as_bytes()).unwrap(), parse(b.as_bytes()).unwrap()];
-    let Outcome::Converted(c) = convert_documents(&docs, Options::default()).unwrap() else { panic!() };
+    let Outcome::Converted(c) = convert_documents(&docs, Options::default()).unwrap() else {
+        panic!()
+    };
     let v: Value = serde_json::from_slice(&c.body).unwrap();
     assert_eq!(v["Transcript"][0]["Content"], "first");
     assert_eq!(v["Transcript"][1]["Content"], "second");
 
     let other = json!({"conversationId": "conv-2", "transcripts": []}).to_string();
-    let docs = [parse(a.as_bytes()).unwrap(), parse(other.as_bytes()).unwrap()];
+    let docs = [
+        parse(a.as_bytes()).unwrap(),
+        parse(other.as_bytes()).unwrap(),
+    ];
     let err = convert_documents(&docs, Options::default()).unwrap_err();
     assert_eq!(err.field, "[1].conversationId");
 }
 
 #[test]
 fn escaped_strings_are_decoded() {
-    let input = doc(json!([{"transcriptId": "t\"1", "phrases": [{"participantPurpose": "external", "text": "caf\u{e9} \"quoted\"\n", "startTimeMs": 1_749_243_600_000_i64}]}]));
+    let input = doc(
+        json!([{"transcriptId": "t\"1", "phrases": [{"participantPurpose": "external", "text": "caf\u{e9} \"quoted\"\n", "startTimeMs": 1_749_243_600_000_i64}]}]),
+    );
     let (_, v) = converted(&input, Options::default());
     assert_eq!(v["Transcript"][0]["Content"], "café \"quoted\"");
     assert_eq!(v["Transcript"][0]["Id"], "t\"1-p0");
