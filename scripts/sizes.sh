@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Prints each function's release binary size and start-up time.
+#
+#   scripts/sizes.sh            native release build (this machine's architecture); start-up is
+#                               measured against a local stand-in of the Lambda Runtime API
+#                               (exec -> first poll = init; exec -> answer to one event)
+#   scripts/sizes.sh --arm64    also the deployable artifacts: cargo lambda build --release --arm64
+#                               (sizes only; they cannot run here)
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+# function -> an event it answers without any network (ignored / empty), so only start-up is timed.
+declare -A EVENTS=(
+    [genesys-transcript-fetcher]=events/genesys/eventbridge/genesys_eb_transcription_session_ongoing.json
+    [lex-transcript-converter]=events/s3/empty-notification.json
+)
+FUNCTIONS=(genesys-transcript-fetcher lex-transcript-converter)
+ENV=(AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_ENDPOINT_URL=http://127.0.0.1:9
+    GENESYS_ENVIRONMENT=mypurecloud.com GENESYS_CREDENTIALS_SECRET_ID=unused RAW_BUCKET=raw OUTPUT_BUCKET=out)
+
+mib() { awk -v s="$1" 'BEGIN { printf "%.1f", s / 1048576 }'; }
+
+args=()
+for f in "${FUNCTIONS[@]}"; do args+=(--bin "$f"); done
+echo "==> cargo build --release ${args[*]}"
+cargo build --release --quiet "${args[@]}"
+
+printf '\n%-30s %10s  %s\n' function size start-up
+for f in "${FUNCTIONS[@]}"; do
+    bin="target/release/$f"
+    size=$(stat -c %s "$bin")
+    timing=$(python3 scripts/lib/startup.py "$bin" "${EVENTS[$f]}" 10 "${ENV[@]}")
+    printf '%-30s %6s MiB  %s\n' "$f" "$(mib "$size")" "$timing"
+done
+echo "(native $(uname -m) build, $(nproc) cores)"
+
+if [[ "${1:-}" == "--arm64" ]]; then
+    [[ -x .venv/bin/cargo-lambda ]] || scripts/setup.sh
+    PATH="$ROOT/.venv/bin:$PATH" cargo lambda build --release --arm64 "${args[@]}"
+    printf '\n%-30s %10s\n' "function (arm64 bootstrap)" size
+    for f in "${FUNCTIONS[@]}"; do
+        printf '%-30s %6s MiB\n' "$f" "$(mib "$(stat -c %s "target/lambda/$f/bootstrap")")"
+    done
+fi
