@@ -1,1 +1,42 @@
-fn main() {}
+//! Lambda entry point of the Genesys transcript fetcher; see the library crate for behaviour.
+
+use genesys_transcript_fetcher::{Config, GenesysClient, TranscriptFetcher};
+use shared::store::S3Store;
+use shared::PipelineError;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    shared::logging::init_lambda();
+
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(err) => return serve_error(err.into()).await,
+    };
+    let source = match GenesysClient::from_config(&config) {
+        Ok(source) => source,
+        Err(err) => return serve_error(err).await,
+    };
+    let sdk = shared::aws::sdk_config().await;
+    let handler = TranscriptFetcher::new(
+        config,
+        S3Store::new(shared::aws::s3_client(&sdk)),
+        aws_sdk_secretsmanager::Client::new(&sdk),
+        source,
+    );
+    shared::runtime::run(|event| handler.handle(event)).await
+}
+
+/// Fails every invocation with `err`, so a bad setting shows as a `Misconfigured` error naming
+/// the variable (and events are retried then parked) instead of a crash loop at start-up.
+async fn serve_error(err: PipelineError) -> Result<(), lambda_runtime::Error> {
+    tracing::error!(
+        error_type = err.kind.error_type(),
+        "cannot start: {}",
+        err.message
+    );
+    shared::runtime::run(move |_: serde_json::Value| {
+        let err = err.clone();
+        async move { Err::<(), _>(err) }
+    })
+    .await
+}

@@ -1,0 +1,215 @@
+//! Genesys Cloud transcript fetcher.
+//!
+//! Target of an EventBridge rule on the Genesys Cloud partner bus, receiving
+//! `v2.conversations.{id}.transcription` events. For an event whose
+//! `detail.eventBody.status.status` is `SESSION_ENDED` it
+//!
+//! 1. reads the OAuth client credentials from Secrets Manager (cached across warm invocations),
+//! 2. gets an access token (client credentials grant, cached until shortly before it expires),
+//! 3. asks the Speech and Text Analytics API for the transcript's presigned URL and downloads the
+//!    document from it (see [`genesys`] for how each HTTP answer is classified), and
+//! 4. stores the document unchanged at `{RAW_PREFIX}{conversationId}/{communicationId}.json` in
+//!    `RAW_BUCKET`, so a redelivered event overwrites the same object.
+//!
+//! It answers `{"action":"stored","bucket","key","bytes"}`. Any other event (session ongoing,
+//! no status, no event body, another detail type) is answered `{"action":"ignored","reason"}`
+//! and is never an error. Failures are [`PipelineError`]s: a transcript that is not available
+//! yet, throttling and network trouble are `Retryable` (EventBridge retries, then the DLQ parks
+//! the event); a `SESSION_ENDED` event without valid ids is `InvalidInput`; bad settings,
+//! credentials or permissions are `Misconfigured`.
+//!
+//! Logs carry ids, keys and sizes, never transcript text, tokens or secrets. Metrics (EMF):
+//! `TranscriptsFetched`, `EventsIgnored`, `FetchFailed` and `TranscriptBytes`.
+
+pub mod config;
+pub mod event;
+pub mod genesys;
+pub mod secrets;
+
+use aws_lambda_events::eventbridge::EventBridgeEvent;
+use serde::Serialize;
+use serde_json::Value;
+use shared::metrics::{Metrics, Unit};
+use shared::store::ObjectStore;
+use shared::{ErrorKind, PipelineError};
+use tokio::sync::Mutex;
+
+pub use config::Config;
+pub use event::{Request, SESSION_ENDED, TRANSCRIPTION_DETAIL_TYPE};
+pub use genesys::{GenesysClient, TranscriptSource};
+pub use secrets::{Credentials, SecretSource};
+
+/// The event this function receives.
+pub type TranscriptionEvent = EventBridgeEvent<Value>;
+
+/// Content type of the stored documents.
+pub const CONTENT_TYPE: &str = "application/json";
+
+/// Metric: a transcript was fetched and stored.
+pub const METRIC_TRANSCRIPTS_FETCHED: &str = "TranscriptsFetched";
+/// Metric: an event did not ask for a fetch.
+pub const METRIC_EVENTS_IGNORED: &str = "EventsIgnored";
+/// Metric: an invocation failed.
+pub const METRIC_FETCH_FAILED: &str = "FetchFailed";
+/// Metric: bytes of the stored documents.
+pub const METRIC_TRANSCRIPT_BYTES: &str = "TranscriptBytes";
+
+/// What an invocation did; the function's response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "action", rename_all = "lowercase")]
+pub enum Outcome {
+    /// The transcript document was written to `s3://{bucket}/{key}`.
+    Stored {
+        bucket: String,
+        key: String,
+        bytes: u64,
+    },
+    /// The event does not ask for a fetch.
+    Ignored { reason: String },
+}
+
+/// The function's handler: build once per cold start, call [`handle`](Self::handle) per event.
+pub struct TranscriptFetcher<S, K, T> {
+    config: Config,
+    store: S,
+    secrets: K,
+    source: T,
+    credentials: Mutex<Option<Credentials>>,
+}
+
+impl<S, K, T> TranscriptFetcher<S, K, T>
+where
+    S: ObjectStore,
+    K: SecretSource,
+    T: TranscriptSource,
+{
+    /// A handler writing to `store`, reading the credentials secret from `secrets` and the
+    /// transcripts from `source` (a [`GenesysClient`] in production).
+    pub fn new(config: Config, store: S, secrets: K, source: T) -> Self {
+        Self {
+            config,
+            store,
+            secrets,
+            source,
+            credentials: Mutex::new(None),
+        }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    pub fn secrets(&self) -> &K {
+        &self.secrets
+    }
+
+    pub fn source(&self) -> &T {
+        &self.source
+    }
+
+    /// The object key of a communication's raw transcript.
+    pub fn raw_key(&self, conversation_id: &str, communication_id: &str) -> String {
+        format!(
+            "{}{conversation_id}/{communication_id}.json",
+            self.config.raw_prefix
+        )
+    }
+
+    /// Handles one event and flushes the invocation's metrics.
+    pub async fn handle(&self, event: TranscriptionEvent) -> Result<Outcome, PipelineError> {
+        let mut metrics = Metrics::from_env();
+        let result = self.process(&event).await;
+        match &result {
+            Ok(Outcome::Stored { bytes, .. }) => {
+                metrics.count(METRIC_TRANSCRIPTS_FETCHED).add(
+                    METRIC_TRANSCRIPT_BYTES,
+                    Unit::Bytes,
+                    *bytes as f64,
+                );
+            }
+            Ok(Outcome::Ignored { .. }) => {
+                metrics.count(METRIC_EVENTS_IGNORED);
+            }
+            Err(_) => {
+                metrics.count(METRIC_FETCH_FAILED);
+            }
+        }
+        metrics.flush();
+        result
+    }
+
+    async fn process(&self, event: &TranscriptionEvent) -> Result<Outcome, PipelineError> {
+        let (conversation_id, communication_id) = match event::request(event)? {
+            Request::Fetch {
+                conversation_id,
+                communication_id,
+            } => (conversation_id, communication_id),
+            Request::Ignore { reason } => {
+                let conversation_id = event
+                    .detail
+                    .pointer("/eventBody/conversationId")
+                    .and_then(Value::as_str)
+                    .filter(|id| event::is_safe_id(id));
+                tracing::info!(
+                    detail_type = %event.detail_type,
+                    conversation_id,
+                    reason = %reason,
+                    "event ignored"
+                );
+                return Ok(Outcome::Ignored { reason });
+            }
+        };
+        tracing::info!(conversation_id, communication_id, "fetching transcript");
+
+        let credentials = self.credentials().await?;
+        let document = match self
+            .source
+            .fetch_transcript(&credentials, conversation_id, communication_id)
+            .await
+        {
+            Ok(document) => document,
+            Err(err) => {
+                if err.kind == ErrorKind::Misconfigured {
+                    // The secret may have been rotated: read it again next time.
+                    *self.credentials.lock().await = None;
+                }
+                return Err(err);
+            }
+        };
+
+        let bucket = &self.config.raw_bucket;
+        let key = self.raw_key(conversation_id, communication_id);
+        let bytes = document.len() as u64;
+        self.store.put(bucket, &key, document, CONTENT_TYPE).await?;
+        tracing::info!(
+            conversation_id,
+            communication_id,
+            bucket = %bucket,
+            key = %key,
+            bytes,
+            "transcript stored"
+        );
+        Ok(Outcome::Stored {
+            bucket: bucket.clone(),
+            key,
+            bytes,
+        })
+    }
+
+    /// The OAuth client credentials, read from Secrets Manager on first use.
+    async fn credentials(&self) -> Result<Credentials, PipelineError> {
+        let mut cached = self.credentials.lock().await;
+        if let Some(credentials) = cached.as_ref() {
+            return Ok(credentials.clone());
+        }
+        let secret_id = &self.config.credentials_secret_id;
+        let json = self.secrets.secret_string(secret_id).await?;
+        let credentials = Credentials::from_secret_json(secret_id, &json)?;
+        *cached = Some(credentials.clone());
+        Ok(credentials)
+    }
+}
