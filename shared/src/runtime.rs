@@ -41,3 +41,19 @@ where
     }))
     .await
 }
+
+/// Fails every invocation with `err`. For start-up failures (a missing or invalid setting): the
+/// error shows on each invocation as its errorType with the variable named, and events are
+/// retried then parked, instead of the process crash-looping during init.
+pub async fn serve_error(err: PipelineError) -> Result<(), lambda_runtime::Error> {
+    tracing::error!(
+        error_type = err.kind.error_type(),
+        "cannot start: {}",
+        err.message
+    );
+    run(move |_: serde_json::Value| {
+        let err = err.clone();
+        async move { Err::<(), _>(err) }
+    })
+    .await
+}

@@ -2,7 +2,6 @@
 
 use genesys_transcript_fetcher::{Config, GenesysClient, TranscriptFetcher};
 use shared::store::S3Store;
-use shared::PipelineError;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
@@ -10,11 +9,11 @@ async fn main() -> Result<(), lambda_runtime::Error> {
 
     let config = match Config::from_env() {
         Ok(config) => config,
-        Err(err) => return serve_error(err.into()).await,
+        Err(err) => return shared::runtime::serve_error(err.into()).await,
     };
     let source = match GenesysClient::from_config(&config) {
         Ok(source) => source,
-        Err(err) => return serve_error(err).await,
+        Err(err) => return shared::runtime::serve_error(err).await,
     };
     let sdk = shared::aws::sdk_config().await;
     let handler = TranscriptFetcher::new(
@@ -24,19 +23,4 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         source,
     );
     shared::runtime::run(|event| handler.handle(event)).await
-}
-
-/// Fails every invocation with `err`, so a bad setting shows as a `Misconfigured` error naming
-/// the variable (and events are retried then parked) instead of a crash loop at start-up.
-async fn serve_error(err: PipelineError) -> Result<(), lambda_runtime::Error> {
-    tracing::error!(
-        error_type = err.kind.error_type(),
-        "cannot start: {}",
-        err.message
-    );
-    shared::runtime::run(move |_: serde_json::Value| {
-        let err = err.clone();
-        async move { Err::<(), _>(err) }
-    })
-    .await
 }

@@ -8,7 +8,10 @@ use shared::store::S3Store;
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     shared::logging::init_lambda();
-    let config = Config::from_source(&Env).inspect_err(|e| tracing::error!("{e}"))?;
+    let config = match Config::from_source(&Env) {
+        Ok(config) => config,
+        Err(err) => return shared::runtime::serve_error(err.into()).await,
+    };
     let sdk = shared::aws::sdk_config().await;
     let converter = Converter::new(S3Store::new(shared::aws::s3_client(&sdk)), config);
     shared::runtime::run(|event| converter.handle(event)).await
