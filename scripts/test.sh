@@ -1,0 +1,163 @@
+#!/usr/bin/env bash
+# THE test command: sets up the tool chain and runs every check, lints included, then the
+# end-to-end tests against a freshly started local cloud, which is always taken down at exit.
+#
+#   scripts/test.sh
+#
+# Stages (each reported PASS/FAIL/SKIP with its time; the script exits non-zero if any fails):
+#   setup        scripts/setup.sh (idempotent: seconds once installed)
+#   fmt          cargo fmt --all --check
+#   clippy       cargo clippy --workspace --all-targets -- -D warnings
+#   unit         cargo test --workspace --exclude integration-tests (unit, handler, CLI tests)
+#   lint         scripts/lint.sh (sam validate --lint, cfn-lint, asl-validator)
+#   it-build     cargo test -p integration-tests --no-run (before the local cloud starts)
+#   localcloud   scripts/localcloud.sh down + up (fresh processes run the code just built)
+#   integration  cargo test -p integration-tests, with `scripts/localcloud.sh env`
+#
+# Environment:
+#   TEST_SKIP="clippy lint"     stages to skip (names as above)
+#   TEST_KEEP_LOCALCLOUD=1      leave the local cloud running at exit (to debug a failure)
+#   TEST_THREADS=8              parallel integration tests (they mostly wait on the pipeline)
+#   INTEGRATION_TIMEOUT_SECS=60 how long an integration test waits for the pipeline
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+TEST_SKIP=" ${TEST_SKIP:-} "
+TEST_THREADS="${TEST_THREADS:-8}"
+LOGS="$ROOT/.localcloud"
+
+# Results, in stage order: "NAME STATUS SECONDS".
+results=()
+failed=0
+started_localcloud=0
+t0=$SECONDS
+
+# Colours only on a terminal.
+if [[ -t 1 ]]; then
+    BOLD=$'\033[1m' RED=$'\033[31m' GREEN=$'\033[32m' RESET=$'\033[0m'
+else
+    BOLD="" RED="" GREEN="" RESET=""
+fi
+
+say() { printf '\n%s==== %s%s\n' "$BOLD" "$*" "$RESET"; }
+
+# stage NAME CMD...: runs CMD (with errexit, in a subshell) unless NAME is in TEST_SKIP, and
+# records PASS/FAIL and the time it took. Never exits: the next stages still run.
+stage() {
+    local name="$1" start rc=0
+    shift
+    if [[ "$TEST_SKIP" == *" $name "* ]]; then
+        results+=("$name SKIP 0 (TEST_SKIP)")
+        say "$name: skipped (TEST_SKIP)"
+        return 0
+    fi
+    say "$name: $*"
+    start=$SECONDS
+    # In the background and waited for, so that `set -e` holds inside the stage's functions.
+    ("$@") &
+    wait $! || rc=$?
+    if ((rc == 0)); then
+        results+=("$name PASS $((SECONDS - start))")
+    else
+        results+=("$name FAIL $((SECONDS - start)) (exit $rc)")
+        failed=1
+    fi
+    return 0
+}
+
+# skip NAME WHY: records a stage that cannot run.
+skip() {
+    results+=("$1 SKIP 0 ($2)")
+    say "$1: skipped ($2)"
+}
+
+passed() {
+    local r
+    for r in "${results[@]}"; do
+        [[ "$r" == "$1 PASS "* ]] && return 0
+    done
+    return 1
+}
+
+summary() {
+    local r name status secs rest
+    printf '\n%s==== summary (%s s in all)%s\n' "$BOLD" "$((SECONDS - t0))" "$RESET"
+    for r in "${results[@]}"; do
+        read -r name status secs rest <<<"$r"
+        printf '  %-12s %-4s %5ss %s\n' "$name" "$status" "$secs" "$rest"
+    done
+    if ((failed)); then
+        printf '%sFAIL%s: see the failing stage output above' "$RED" "$RESET"
+        [[ -d "$LOGS" ]] && printf '; local cloud logs in .localcloud/'
+        printf '\n'
+    else
+        local skipped=0
+        for r in "${results[@]}"; do [[ "$r" == *" SKIP "* ]] && skipped=$((skipped + 1)); done
+        if ((skipped)); then
+            printf '%sPASS%s: every stage that ran passed (%s skipped)\n' "$GREEN" "$RESET" "$skipped"
+        else
+            printf '%sPASS%s: all stages passed\n' "$GREEN" "$RESET"
+        fi
+    fi
+}
+
+on_exit() {
+    local rc=$?
+    if ((started_localcloud)); then
+        if [[ "${TEST_KEEP_LOCALCLOUD:-0}" == 1 ]]; then
+            say "local cloud left running (TEST_KEEP_LOCALCLOUD=1): scripts/localcloud.sh down stops it"
+        else
+            say "local cloud: down"
+            scripts/localcloud.sh down || true
+        fi
+    fi
+    summary
+    if ((rc == 0 && failed)); then rc=1; fi
+    exit "$rc"
+}
+trap on_exit EXIT
+trap 'failed=1; results+=("interrupted FAIL 0"); exit 130' INT TERM
+
+# ------------------------------------------------------------------------------ stages
+localcloud_up() {
+    # A stack left running (by a developer, or an earlier run) would keep serving the code it
+    # started with: start from fresh processes.
+    echo "scripts/localcloud.sh down && scripts/localcloud.sh up"
+    scripts/localcloud.sh down
+    scripts/localcloud.sh up
+}
+
+integration() {
+    # shellcheck disable=SC1090
+    source <(scripts/localcloud.sh env)
+    # Test failures are anyhow errors: their message says what happened; no library backtraces.
+    export RUST_LIB_BACKTRACE=0
+    echo "AWS_ENDPOINT_URL=$AWS_ENDPOINT_URL cargo test -p integration-tests -- --test-threads $TEST_THREADS"
+    cargo test -p integration-tests -- --test-threads "$TEST_THREADS"
+}
+
+stage setup bash scripts/setup.sh
+stage fmt cargo fmt --all --check
+stage clippy cargo clippy --workspace --all-targets -- -D warnings
+stage unit cargo test --workspace --exclude integration-tests
+stage lint bash scripts/lint.sh
+stage it-build cargo test -p integration-tests --no-run
+
+if [[ "$TEST_SKIP" == *" localcloud "* ]]; then
+    skip localcloud "TEST_SKIP"
+    skip integration "needs the local cloud"
+elif [[ "$TEST_SKIP" == *" integration "* ]]; then
+    skip localcloud "only the integration tests need it"
+    skip integration "TEST_SKIP"
+else
+    started_localcloud=1
+    stage localcloud localcloud_up
+    if passed localcloud; then
+        stage integration integration
+    else
+        skip integration "the local cloud did not come up"
+        failed=1
+    fi
+fi

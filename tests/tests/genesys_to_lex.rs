@@ -1,0 +1,420 @@
+//! Genesys Cloud -> Lex designer, end to end, against the running local cloud:
+//! EventBridge partner event -> rule -> SQS -> relay -> genesys-transcript-fetcher -> emulated
+//! Genesys -> raw bucket -> S3 notification -> relay -> lex-transcript-converter -> output bucket.
+//!
+//! Start the local cloud first (`scripts/localcloud.sh up`), or run `scripts/test.sh`. Without
+//! it every test fails, saying so.
+//!
+//! Every test owns its conversations: it registers sample documents under fresh ids with the
+//! emulator, so the tests run in parallel and leave the default samples alone.
+
+use std::time::Duration;
+
+use anyhow::{ensure, Context, Result};
+use integration_tests::genesys::{
+    failed_keys, raw_key, skipped_key, Pipeline, Serve, Transcript, TranscriptionEvent,
+    FETCHER_DLQ, OUTPUT_BUCKET, RAW_BUCKET,
+};
+use integration_tests::{lex, pipeline_timeout, s3, sqs, uuid_v4};
+use serde_json::Value;
+
+/// Waits for the designer file; on time-out, says what the local cloud shows instead.
+async fn output_of(p: &Pipeline, t: &Transcript) -> Result<Vec<u8>> {
+    match p.wait_for_output(t, pipeline_timeout()).await {
+        Ok(bytes) => Ok(bytes),
+        Err(e) => Err(p.explain(&t.conversation_id, e).await),
+    }
+}
+
+/// Waits for the raw object; on time-out, says what the local cloud shows instead.
+async fn raw_of(p: &Pipeline, t: &Transcript) -> Result<Vec<u8>> {
+    match p.wait_for_raw(t, pipeline_timeout()).await {
+        Ok(bytes) => Ok(bytes),
+        Err(e) => Err(p.explain(&t.conversation_id, e).await),
+    }
+}
+
+fn json(bytes: &[u8], what: &str) -> Result<Value> {
+    serde_json::from_slice(bytes).with_context(|| {
+        format!(
+            "{what} is not JSON: {}",
+            String::from_utf8_lossy(&bytes[..bytes.len().min(300)])
+        )
+    })
+}
+
+/// (a) SESSION_ENDED: the emulator's document lands in the raw bucket byte for byte, and the
+/// designer file appears under the Contact Lens key of the conversation's start time, meeting
+/// the contract, identical to what the shared conversion (the CLI's) makes of the raw document.
+#[tokio::test]
+async fn session_ended_event_produces_the_raw_transcript_and_the_designer_file() -> Result<()> {
+    let p = Pipeline::connect().await?;
+    let t = Transcript::sample("01")?.with_fresh_ids();
+    p.emulator.register(&t, Serve::default()).await?;
+
+    p.publish_session_ended(&t).await?;
+
+    let raw = raw_of(&p, &t).await?;
+    ensure!(
+        raw == t.bytes,
+        "s3://{RAW_BUCKET}/{} differs from the document the emulator served ({} vs {} bytes)",
+        t.raw_key(),
+        raw.len(),
+        t.bytes.len()
+    );
+
+    let out = output_of(&p, &t).await?;
+    let expected_key = t.output_key()?;
+    assert_eq!(
+        p.output_keys(&t.conversation_id).await?,
+        vec![expected_key.clone()],
+        "exactly one designer file, named after the conversation start (2025-06-03T14:12:00Z)"
+    );
+    let doc = lex::check_document(&out, &t.conversation_id)
+        .with_context(|| format!("s3://{OUTPUT_BUCKET}/{expected_key} breaks the contract"))?;
+    assert_eq!(doc["ContentMetadata"]["Output"], "Raw");
+    let mut roles: Vec<&str> = doc["Participants"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|p| p["ParticipantId"].as_str())
+        .collect();
+    roles.sort_unstable();
+    assert_eq!(
+        roles,
+        ["AGENT", "CUSTOMER"],
+        "sample 01 has an agent and a customer"
+    );
+
+    match shared::transcript::convert(&raw, shared::transcript::Options::default())? {
+        shared::transcript::Outcome::Converted(c) => {
+            assert_eq!(
+                format!("lex-designer/{}", c.file_name),
+                expected_key,
+                "the function's key and the shared conversion's differ"
+            );
+            ensure!(
+                c.body == out,
+                "the function's output differs from shared::transcript::convert of the raw \
+                 document (what `mlpipe transcripts convert` writes)"
+            );
+        }
+        other => panic!("the shared conversion did not convert sample 01: {other:?}"),
+    }
+
+    let calls = p.emulator.calls(&t.conversation_id).await?;
+    ensure!(
+        calls.transcript_url.contains(&200) && calls.downloads.contains(&200),
+        "the emulator did not serve this conversation: {calls:?}"
+    );
+    Ok(())
+}
+
+/// (b) SESSION_ONGOING and status-less events are ignored: no Genesys call, no raw object, no
+/// on-failure record. The SESSION_ENDED event published after them is handled to the end
+/// first, so they have been delivered by the time the test looks.
+#[tokio::test]
+async fn ongoing_and_statusless_events_are_ignored() -> Result<()> {
+    let p = Pipeline::connect().await?;
+    let sample = Transcript::sample("01")?;
+    let ongoing = sample.with_fresh_ids();
+    let statusless = sample.with_fresh_ids();
+    let marker = Transcript::sample("03")?.with_fresh_ids();
+    for t in [&ongoing, &statusless, &marker] {
+        // Registered, so that a fetcher that wrongly acted on them would succeed and show.
+        p.emulator.register(t, Serve::default()).await?;
+    }
+
+    TranscriptionEvent::ongoing(&ongoing.conversation_id, &ongoing.communication_id)?
+        .publish(&p.cloud)
+        .await?;
+    TranscriptionEvent::for_transcript(&statusless)?
+        .with_status(None)
+        .publish(&p.cloud)
+        .await?;
+    p.publish_session_ended(&marker).await?;
+
+    output_of(&p, &marker).await?;
+    // And every event published so far has been handled (queues empty, nothing in flight).
+    p.wait_until_idle(pipeline_timeout()).await?;
+
+    for (what, t) in [("SESSION_ONGOING", &ongoing), ("status-less", &statusless)] {
+        let c = &t.conversation_id;
+        assert_eq!(
+            p.raw_keys(c).await?,
+            Vec::<String>::new(),
+            "the {what} event's conversation was fetched"
+        );
+        let calls = p.emulator.calls(c).await?;
+        assert!(
+            calls.transcript_url.is_empty(),
+            "the fetcher called Genesys for the {what} event: {calls:?}"
+        );
+        let failures = p.fetcher_failures(c).await?;
+        assert!(
+            failures.is_empty(),
+            "the {what} event failed instead of being ignored: {failures:?}"
+        );
+    }
+    Ok(())
+}
+
+/// (c) A conversation Genesys does not know (404), and one whose recording is gone (404
+/// forever): the fetcher fails `Retryable`, the relay retries twice, and the on-failure record
+/// lands in the fetcher's DLQ with the event, after three invocations.
+#[tokio::test]
+async fn unknown_and_gone_transcripts_are_retried_then_parked_in_the_dlq() -> Result<()> {
+    let p = Pipeline::connect().await?;
+    let unknown = (uuid_v4(), uuid_v4());
+    let gone = Transcript::sample("03")?.with_fresh_ids();
+    p.emulator
+        .register(
+            &gone,
+            Serve {
+                gone: true,
+                ..Serve::default()
+            },
+        )
+        .await?;
+
+    TranscriptionEvent::session_ended(&unknown.0, &unknown.1)?
+        .publish(&p.cloud)
+        .await?;
+    p.publish_session_ended(&gone).await?;
+
+    let timeout = pipeline_timeout().max(Duration::from_secs(45));
+    let parked = |c: String| {
+        let p = &p;
+        async move {
+            let what = format!("the on-failure record of conversation {c}");
+            let found = sqs::wait_for_record(p.sqs(), FETCHER_DLQ, &what, timeout, |r| {
+                integration_tests::genesys::mentions_conversation(r, &c)
+            })
+            .await;
+            match found {
+                Ok(record) => Ok((c, record)),
+                Err(e) => Err(p.explain(&c, e).await),
+            }
+        }
+    };
+    let (a, b) = tokio::join!(
+        parked(unknown.0.clone()),
+        parked(gone.conversation_id.clone())
+    );
+
+    for (c, record) in [a?, b?] {
+        assert_eq!(
+            record["responsePayload"]["errorType"], "Retryable",
+            "{c}: the function's error: {}",
+            record["responsePayload"]
+        );
+        assert_eq!(record["requestContext"]["condition"], "RetriesExhausted");
+        assert_eq!(record["requestContext"]["approximateInvokeCount"], 3);
+        assert_eq!(record["responseContext"]["functionError"], "Unhandled");
+        assert_eq!(
+            record["requestPayload"]["detail-type"],
+            "v2.conversations.{id}.transcription"
+        );
+        assert_eq!(
+            record["requestPayload"]["detail"]["eventBody"]["conversationId"],
+            c
+        );
+        assert_eq!(
+            p.raw_keys(&c).await?,
+            Vec::<String>::new(),
+            "{c}: nothing may be stored"
+        );
+        let calls = p.emulator.calls(&c).await?;
+        ensure!(
+            calls.transcript_url.len() >= 3 && calls.transcript_url.iter().all(|s| *s == 404),
+            "{c}: expected at least 3 transcript URL calls, all 404 (one per invocation): {calls:?}"
+        );
+    }
+    Ok(())
+}
+
+/// (d) Documents that are not transcripts, put straight into the raw bucket: the original stays,
+/// a copy goes to failed/ with `.error.json` naming the field, and the invocation succeeds (no
+/// retry, no on-failure record).
+#[tokio::test]
+async fn malformed_raw_documents_are_copied_to_failed_with_the_reason() -> Result<()> {
+    let p = Pipeline::connect().await?;
+    let cases: [(&[u8], Option<&str>); 2] = [
+        (br#"{"conversationId": 7}"#, Some("conversationId")),
+        (b"not json", None),
+    ];
+
+    let check = |body: &'static [u8], field: Option<&'static str>| {
+        let p = &p;
+        async move {
+            let (c, m) = (uuid_v4(), uuid_v4());
+            let key = raw_key(&c, &m);
+            s3::put(p.s3(), RAW_BUCKET, &key, body).await?;
+
+            let (copy_key, error_key) = failed_keys(&key);
+            let error =
+                match s3::wait_for_object(p.s3(), RAW_BUCKET, &error_key, pipeline_timeout()).await
+                {
+                    Ok(bytes) => bytes,
+                    Err(e) => return Err(p.explain(&c, e).await),
+                };
+            let error = json(&error, &error_key)?;
+            assert_eq!(error["source"], s3::uri(RAW_BUCKET, &key), "{error_key}");
+            assert_eq!(error["errorType"], "InvalidInput", "{error_key}: {error}");
+            let message = error["error"].as_str().unwrap_or_default();
+            ensure!(
+                !message.is_empty(),
+                "{error_key}: no error message: {error}"
+            );
+            if let Some(field) = field {
+                ensure!(
+                    message.contains(field),
+                    "{error_key}: the message does not name {field}: {message:?}"
+                );
+            }
+
+            let copy = s3::get(p.s3(), RAW_BUCKET, &copy_key).await?;
+            assert_eq!(
+                copy.as_deref(),
+                Some(body),
+                "s3://{RAW_BUCKET}/{copy_key}: the failed/ copy"
+            );
+            let original = s3::get(p.s3(), RAW_BUCKET, &key).await?;
+            assert_eq!(original.as_deref(), Some(body), "the original must stay");
+            assert_eq!(p.output_keys(&c).await?, Vec::<String>::new());
+            // Had the invocation failed, its on-failure record is written before the queue
+            // empties.
+            p.wait_until_idle(pipeline_timeout()).await?;
+            let failures = p.converter_failures(&key).await?;
+            assert!(
+                failures.is_empty(),
+                "bad input must not be retried into the DLQ: {failures:?}"
+            );
+            anyhow::Ok(())
+        }
+    };
+    let (a, b) = tokio::join!(check(cases[0].0, cases[0].1), check(cases[1].0, cases[1].1));
+    a.context("document {\"conversationId\": 7}")?;
+    b.context("document `not json`")?;
+    Ok(())
+}
+
+/// (e) The same SESSION_ENDED event twice: one raw object, one designer file, the same bytes
+/// after the second delivery as after the first.
+#[tokio::test]
+async fn duplicate_delivery_leaves_one_raw_object_and_one_identical_output() -> Result<()> {
+    let p = Pipeline::connect().await?;
+    let t = Transcript::sample("02")?.with_fresh_ids();
+    p.emulator.register(&t, Serve::default()).await?;
+    let event = TranscriptionEvent::for_transcript(&t)?;
+
+    event.publish(&p.cloud).await?;
+    let raw_first = raw_of(&p, &t).await?;
+    let out_first = output_of(&p, &t).await?;
+    let calls_first = p.emulator.calls(&t.conversation_id).await?;
+
+    // A second later, so that any rewrite shows in LastModified (whole seconds in S3).
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    event.publish(&p.cloud).await?;
+    // Both routes' queues empty: the second delivery (and the conversion it may trigger) is done.
+    p.wait_until_idle(pipeline_timeout())
+        .await
+        .context("waiting for the second delivery to be handled")?;
+
+    assert_eq!(p.raw_keys(&t.conversation_id).await?, vec![t.raw_key()]);
+    assert_eq!(
+        p.output_keys(&t.conversation_id).await?,
+        vec![t.output_key()?]
+    );
+    let raw_second = s3::get(p.s3(), RAW_BUCKET, &t.raw_key()).await?;
+    ensure!(
+        raw_second.as_deref() == Some(&raw_first[..]),
+        "the raw object changed"
+    );
+    let out_second = s3::get(p.s3(), OUTPUT_BUCKET, &t.output_key()?).await?;
+    ensure!(
+        out_second.as_deref() == Some(&out_first[..]),
+        "the designer file changed after the second delivery"
+    );
+    let failures = p.fetcher_failures(&t.conversation_id).await?;
+    assert!(failures.is_empty(), "{failures:?}");
+    let calls = p.emulator.calls(&t.conversation_id).await?;
+    eprintln!(
+        "duplicate delivery: Genesys calls after the first delivery {calls_first:?}, after the second {calls:?}"
+    );
+    Ok(())
+}
+
+/// (f) A Spanish (es-US) conversation: the designer reads en-US only, so no designer file, and
+/// the reason is written to skipped/<raw key>.json in the raw bucket.
+#[tokio::test]
+async fn spanish_conversation_is_skipped_with_a_reason() -> Result<()> {
+    let p = Pipeline::connect().await?;
+    let t = Transcript::sample("04")?.with_fresh_ids();
+    ensure!(t.languages == ["es-US"], "sample 04 is the es-US one");
+    p.emulator.register(&t, Serve::default()).await?;
+
+    p.publish_session_ended(&t).await?;
+
+    let key = skipped_key(&t.raw_key());
+    let reason = match s3::wait_for_object(p.s3(), RAW_BUCKET, &key, pipeline_timeout()).await {
+        Ok(bytes) => bytes,
+        Err(e) => return Err(p.explain(&t.conversation_id, e).await),
+    };
+    let reason = json(&reason, &key)?;
+    assert_eq!(reason["source"], s3::uri(RAW_BUCKET, &t.raw_key()), "{key}");
+    assert_eq!(
+        reason["conversationId"],
+        t.conversation_id.as_str(),
+        "{key}"
+    );
+    let why = reason["reason"].as_str().unwrap_or_default();
+    ensure!(
+        why.contains("es-US") && why.contains("not supported"),
+        "{key}: the reason should say es-US is not supported: {why:?}"
+    );
+    ensure!(
+        s3::head(p.s3(), RAW_BUCKET, &t.raw_key()).await?.is_some(),
+        "the raw transcript must stay"
+    );
+    assert_eq!(
+        p.output_keys(&t.conversation_id).await?,
+        Vec::<String>::new(),
+        "no designer file for a Spanish conversation"
+    );
+    Ok(())
+}
+
+/// A transcript that is not ready when the session ends (Genesys answers 404 once) is fetched
+/// on the relay's retry: nothing lost, nothing parked.
+#[tokio::test]
+async fn transcript_not_ready_yet_is_fetched_on_retry() -> Result<()> {
+    let p = Pipeline::connect().await?;
+    let t = Transcript::sample("03")?.with_fresh_ids();
+    p.emulator
+        .register(
+            &t,
+            Serve {
+                not_ready_for: 1,
+                ..Serve::default()
+            },
+        )
+        .await?;
+
+    p.publish_session_ended(&t).await?;
+
+    let raw = raw_of(&p, &t).await?;
+    ensure!(
+        raw == t.bytes,
+        "the raw object differs from the served document"
+    );
+    output_of(&p, &t).await?;
+    let calls = p.emulator.calls(&t.conversation_id).await?;
+    ensure!(
+        calls.transcript_url.first() == Some(&404) && calls.transcript_url.contains(&200),
+        "expected a 404 and then a 200 for the transcript URL: {calls:?}"
+    );
+    let failures = p.fetcher_failures(&t.conversation_id).await?;
+    assert!(failures.is_empty(), "{failures:?}");
+    Ok(())
+}
