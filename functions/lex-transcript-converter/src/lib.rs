@@ -313,8 +313,13 @@ impl<S: ObjectStore> Converter<S> {
         // Conversation id -> parsed documents, in key order.
         let mut conversations: BTreeMap<String, Vec<(&str, transcript::genesys::Document)>> =
             BTreeMap::new();
-        for (key, body) in &bodies {
-            match transcript::parse(body) {
+        // Word-level detail is removed before parsing; quarantine keeps the original bytes.
+        let skimmed: Vec<Bytes> = bodies
+            .iter()
+            .map(|(_, b)| transcript::skim::strip_words_bytes(b.clone()))
+            .collect();
+        for ((key, body), skimmed) in bodies.iter().zip(&skimmed) {
+            match transcript::parse(skimmed) {
                 Ok(doc) => {
                     let id = doc
                         .conversation_id

@@ -17,9 +17,9 @@ use time::format_description::well_known::Rfc3339;
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Document<'a> {
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "opt_cow")]
     pub conversation_id: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "opt_cow")]
     pub communication_id: Option<Cow<'a, str>>,
     /// Start of the conversation, epoch milliseconds (an ISO-8601 string is accepted too).
     #[serde(default, deserialize_with = "millis")]
@@ -35,9 +35,9 @@ pub struct Document<'a> {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Transcript<'a> {
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "opt_cow")]
     pub transcript_id: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "opt_cow")]
     pub language: Option<Cow<'a, str>>,
     #[serde(default, deserialize_with = "millis")]
     pub start_time: Option<i64>,
@@ -53,11 +53,11 @@ pub struct Transcript<'a> {
 pub struct Phrase<'a> {
     #[serde(default)]
     pub phrase_index: Option<i64>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "opt_cow")]
     pub participant_purpose: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "opt_cow")]
     pub text: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "opt_cow")]
     pub decorated_text: Option<Cow<'a, str>>,
     /// Absolute start, epoch milliseconds.
     #[serde(default, deserialize_with = "millis")]
@@ -74,6 +74,46 @@ pub struct Phrase<'a> {
 pub struct Duration {
     #[serde(default, deserialize_with = "millis")]
     pub milliseconds: Option<i64>,
+}
+
+/// An optional string that borrows from the input unless it contains escapes. (serde's own
+/// `Option<Cow<str>>` always allocates.)
+fn opt_cow<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Cow<'de, str>>, D::Error> {
+    d.deserialize_option(OptCow)
+}
+
+struct OptCow;
+
+impl<'de> Visitor<'de> for OptCow {
+    type Value = Option<Cow<'de, str>>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a string")
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_str(self)
+    }
+
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Some(Cow::Borrowed(v)))
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Some(Cow::Owned(v.to_owned())))
+    }
+
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Some(Cow::Owned(v)))
+    }
 }
 
 /// Epoch (or duration) milliseconds: an integer, a float with no fraction, or an RFC 3339 string.

@@ -17,6 +17,7 @@
 
 pub mod genesys;
 pub mod redact;
+pub mod skim;
 
 use std::borrow::Cow;
 use std::fmt;
@@ -97,24 +98,26 @@ pub struct Converted {
 }
 
 /// Parses a Genesys transcript document, naming the offending field on failure.
+///
+/// Only the modelled fields are decoded; analytics and the like are skipped without being
+/// materialised. Pass the document through [`skim::strip_words`] first to skip word-level
+/// detail without decoding it (as [`convert`] does). A document that does not parse is parsed again, more slowly, to learn
+/// the path of the field that failed.
 pub fn parse(bytes: &[u8]) -> Result<Document<'_>, ConvertError> {
-    match serde_json::from_slice::<Document>(bytes) {
-        Ok(doc) => {
-            validate(&doc)?;
-            Ok(doc)
-        }
-        Err(_) => {
-            // Parse again, slower, to learn where it failed.
+    let doc = match serde_json::from_slice::<Document>(bytes) {
+        Ok(doc) => doc,
+        Err(first) => {
             let mut de = serde_json::Deserializer::from_slice(bytes);
-            match serde_path_to_error::deserialize::<_, Document>(&mut de) {
-                Err(e) => {
-                    let path = e.path().to_string();
-                    Err(ConvertError::new(path, e.into_inner().to_string()))
-                }
-                Ok(_) => Err(ConvertError::new("", "not a JSON transcript document")),
-            }
+            return Err(
+                match serde_path_to_error::deserialize::<_, Document>(&mut de) {
+                    Err(e) => ConvertError::new(e.path().to_string(), e.into_inner().to_string()),
+                    Ok(_) => ConvertError::new("", first.to_string()),
+                },
+            );
         }
-    }
+    };
+    validate(&doc)?;
+    Ok(doc)
 }
 
 fn validate(doc: &Document) -> Result<(), ConvertError> {
@@ -158,7 +161,8 @@ fn validate(doc: &Document) -> Result<(), ConvertError> {
 
 /// Converts one document.
 pub fn convert(bytes: &[u8], options: Options) -> Result<Outcome, ConvertError> {
-    let doc = parse(bytes)?;
+    let skimmed = skim::strip_words(bytes);
+    let doc = parse(&skimmed)?;
     convert_documents(std::slice::from_ref(&doc), options)
 }
 
@@ -332,7 +336,7 @@ pub fn convert_documents(docs: &[Document<'_>], options: Options) -> Result<Outc
     };
     let mut body =
         Vec::with_capacity(128 + turns.iter().map(|t| t.content.len() + 160).sum::<usize>());
-    serde_json::to_writer_pretty(&mut body, &out).expect("serialising to memory cannot fail");
+    serde_json::to_writer(&mut body, &out).expect("serialising to memory cannot fail");
     body.push(b'\n');
     Ok(Outcome::Converted(Converted {
         conversation_id: conversation_id.to_owned(),
