@@ -1,0 +1,543 @@
+//! `mlpipe transcripts convert INPUT --out OUTPUT`: Genesys Cloud transcript documents -> Lex V2
+//! automated chatbot designer files, from and to a directory or S3.
+//!
+//! Phases: list the inputs, read them (threads, or concurrent S3 requests), drop their
+//! word-level detail and parse them (threads), group the documents by conversation (input order), convert each conversation
+//! (threads), write the outputs. Every phase keeps input order, so the summary and the output
+//! bytes are the same whatever the number of threads.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::fs;
+use std::io::{self, IsTerminal, Write};
+use std::num::NonZeroUsize;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context};
+use bytes::Bytes;
+use clap::Args;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use shared::store::{s3_uri, ObjectStore, S3Store};
+use shared::transcript::{self, genesys::Document, Options, Outcome};
+
+use crate::location::{key_under_prefix, Location};
+use crate::par;
+
+/// S3 requests in flight at once.
+const S3_CONCURRENCY: usize = 16;
+
+#[derive(Debug, Args)]
+pub struct ConvertArgs {
+    /// Genesys transcript documents: a directory (every *.json below it), a file, or
+    /// s3://bucket/prefix (every .json key under it)
+    #[arg(value_name = "INPUT", value_parser = Location::parse)]
+    input: Location,
+
+    /// Where to write the designer files: a directory (created if missing) or s3://bucket/prefix
+    #[arg(long, short, value_name = "OUTPUT", value_parser = Location::parse)]
+    out: Location,
+
+    /// Replace personal data (e-mail addresses, card, social security and phone numbers) with
+    /// [PII] and mark the files "Redacted"
+    #[arg(long)]
+    redact_pii: bool,
+
+    /// Threads for parsing and conversion [default: the number of cores]
+    #[arg(long, short, value_name = "N")]
+    jobs: Option<NonZeroUsize>,
+}
+
+/// One input document.
+enum Source {
+    File(PathBuf),
+    Object { bucket: String, key: String },
+}
+
+impl Source {
+    fn name(&self) -> String {
+        match self {
+            Source::File(p) => p.display().to_string(),
+            Source::Object { bucket, key } => s3_uri(bucket, key),
+        }
+    }
+}
+
+/// The S3 side, only set up when INPUT or OUTPUT is on S3.
+struct Remote {
+    rt: tokio::runtime::Runtime,
+    store: S3Store,
+}
+
+/// The documents of one conversation.
+struct Group<'a> {
+    members: Vec<usize>,
+    docs: Vec<Document<'a>>,
+}
+
+/// What happened, for the summary.
+#[derive(Default)]
+struct Summary {
+    documents: usize,
+    converted: usize,
+    /// `(conversation id, reason)`.
+    skipped: Vec<(String, String)>,
+    /// `(file or object, reason)`.
+    failed: Vec<(String, String)>,
+}
+
+pub fn run(args: ConvertArgs) -> anyhow::Result<ExitCode> {
+    let jobs = args.jobs.map_or_else(par::default_jobs, NonZeroUsize::get);
+    let options = Options {
+        redact_pii: args.redact_pii,
+    };
+    let remote = if args.input.is_s3() || args.out.is_s3() {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .context("starting the async runtime")?;
+        let config = rt.block_on(shared::aws::sdk_config());
+        let store = S3Store::new(shared::aws::s3_client(&config));
+        Some(Remote { rt, store })
+    } else {
+        None
+    };
+
+    let mut summary = Summary::default();
+    let sources = list_inputs(&args.input, &args.out, remote.as_ref(), &mut summary)?;
+    if sources.is_empty() {
+        bail!("no .json documents found in {}", args.input);
+    }
+    summary.documents = sources.len();
+    if let Location::Local(dir) = &args.out {
+        prepare_output_dir(dir)?;
+    }
+
+    let bar = progress_bar(sources.len() as u64);
+
+    // Read.
+    bar.set_message("reading");
+    let inputs: Vec<Result<Bytes, String>> = match &remote {
+        Some(remote) if args.input.is_s3() => {
+            let requests = sources.iter().map(|s| match s {
+                Source::Object { bucket, key } => (bucket.clone(), key.clone()),
+                Source::File(_) => unreachable!("S3 input lists objects"),
+            });
+            remote.rt.block_on(par::map_async(
+                requests.collect(),
+                S3_CONCURRENCY,
+                |(bucket, key)| {
+                    let store = remote.store.clone();
+                    let bar = bar.clone();
+                    async move {
+                        let got = store.get(&bucket, &key).await.map_err(|e| e.message);
+                        bar.inc(1);
+                        got
+                    }
+                },
+            ))
+        }
+        _ => par::map(sources.iter().collect(), jobs, |_, source| {
+            let got = match source {
+                Source::File(path) => fs::read(path).map(Bytes::from).map_err(|e| e.to_string()),
+                Source::Object { .. } => unreachable!("local input lists files"),
+            };
+            bar.inc(1);
+            got
+        }),
+    };
+
+    // Parse, word-level detail removed first (as the Lambda function does): the conversion
+    // does not use it and it is most of the bytes. The documents borrow from `skimmed`.
+    bar.set_position(0);
+    bar.set_message("parsing");
+    let skimmed: Vec<Option<Bytes>> = par::map(inputs.iter().collect(), jobs, |_, input| {
+        input
+            .as_ref()
+            .ok()
+            .map(|b| transcript::skim::strip_words_bytes(b.clone()))
+    });
+    let parsed: Vec<Result<Document<'_>, String>> =
+        par::map(inputs.iter().zip(&skimmed).collect(), jobs, |_, pair| {
+            let doc = match pair {
+                (Ok(original), Some(skimmed)) => transcript::parse(skimmed).map_err(|e| {
+                    // Report the line and column of the original, not of the skimmed copy.
+                    let e = if skimmed.as_ptr() != original.as_ptr() {
+                        transcript::parse(original).err().unwrap_or(e)
+                    } else {
+                        e
+                    };
+                    e.to_string()
+                }),
+                (Err(e), _) => Err(e.clone()),
+                (Ok(_), None) => unreachable!("every input read is skimmed"),
+            };
+            bar.inc(1);
+            doc
+        });
+    drop(inputs);
+
+    // Group by conversation, in input order.
+    let mut groups: Vec<Group<'_>> = Vec::new();
+    let mut by_id: HashMap<String, usize> = HashMap::new();
+    for (i, doc) in parsed.into_iter().enumerate() {
+        match doc {
+            Ok(doc) => {
+                let id = doc
+                    .conversation_id
+                    .as_deref()
+                    .unwrap_or_default()
+                    .to_owned();
+                let g = *by_id.entry(id).or_insert_with(|| {
+                    groups.push(Group {
+                        members: Vec::new(),
+                        docs: Vec::new(),
+                    });
+                    groups.len() - 1
+                });
+                groups[g].members.push(i);
+                groups[g].docs.push(doc);
+            }
+            Err(reason) => summary.failed.push((sources[i].name(), reason)),
+        }
+    }
+
+    // Convert.
+    bar.set_position(0);
+    bar.set_message("converting");
+    let converted = par::map(groups, jobs, |_, group| {
+        let outcome = transcript::convert_documents(&group.docs, options);
+        bar.inc(group.members.len() as u64);
+        (group.members, outcome)
+    });
+    let mut outputs: Vec<(Vec<usize>, transcript::Converted)> = Vec::new();
+    for (members, outcome) in converted {
+        match outcome {
+            Ok(Outcome::Converted(c)) => {
+                if !c.skipped_languages.is_empty() {
+                    tracing::info!(
+                        conversation_id = %c.conversation_id,
+                        languages = %c.skipped_languages.join(", "),
+                        "left out transcripts in unsupported languages"
+                    );
+                }
+                outputs.push((members, c));
+            }
+            Ok(Outcome::Skipped {
+                conversation_id,
+                reason,
+            }) => summary.skipped.push((conversation_id, reason)),
+            Err(e) => {
+                for i in members {
+                    summary.failed.push((sources[i].name(), e.to_string()));
+                }
+            }
+        }
+    }
+
+    // Write.
+    bar.set_position(0);
+    bar.set_length(outputs.len() as u64);
+    bar.set_message("writing");
+    let written: Vec<Result<(), String>> = match (&args.out, &remote) {
+        (Location::S3 { bucket, prefix }, Some(remote)) => {
+            let puts = outputs
+                .iter_mut()
+                .map(|(_, c)| {
+                    let key = transcript::output_key(prefix, &c.file_name);
+                    (key, Bytes::from(std::mem::take(&mut c.body)))
+                })
+                .collect();
+            remote
+                .rt
+                .block_on(par::map_async(puts, S3_CONCURRENCY, |(key, body)| {
+                    let store = remote.store.clone();
+                    let bucket = bucket.clone();
+                    let bar = bar.clone();
+                    async move {
+                        let put = store.put(&bucket, &key, body, "application/json").await;
+                        bar.inc(1);
+                        put.map_err(|e| e.message)
+                    }
+                }))
+        }
+        (Location::Local(dir), _) => par::map(outputs.iter().collect(), jobs, |_, (_, c)| {
+            let put = write_atomically(dir, &c.file_name, &c.body)
+                .map_err(|e| format!("writing {}: {e}", dir.join(&c.file_name).display()));
+            bar.inc(1);
+            put
+        }),
+        (Location::S3 { .. }, None) => unreachable!("S3 output sets up the S3 client"),
+    };
+    bar.finish_and_clear();
+    for ((members, c), put) in outputs.iter().zip(written) {
+        match put {
+            Ok(()) => summary.converted += 1,
+            Err(reason) => {
+                tracing::debug!(conversation_id = %c.conversation_id, "write failed");
+                let names: Vec<String> = members.iter().map(|&i| sources[i].name()).collect();
+                summary.failed.push((names.join(", "), reason));
+            }
+        }
+    }
+
+    print!("{}", summary.render(&args.out));
+    io::stdout().flush().ok();
+    Ok(if summary.failed.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+impl Summary {
+    fn render(&self, out: &Location) -> String {
+        let mut s = String::new();
+        let documents = if self.documents == 1 {
+            "document"
+        } else {
+            "documents"
+        };
+        let _ = writeln!(
+            s,
+            "converted: {}  skipped: {}  failed: {}  ({} input {documents})",
+            self.converted,
+            self.skipped.len(),
+            self.failed.len(),
+            self.documents
+        );
+        if !self.skipped.is_empty() {
+            let _ = writeln!(s, "skipped conversations:");
+            for (id, reason) in &self.skipped {
+                let _ = writeln!(s, "  {id}: {reason}");
+            }
+        }
+        if !self.failed.is_empty() {
+            let _ = writeln!(s, "failed:");
+            for (what, reason) in &self.failed {
+                let _ = writeln!(s, "  {what}: {reason}");
+            }
+        }
+        let files = if self.converted == 1 { "file" } else { "files" };
+        let _ = writeln!(s, "output: {} {files} in {out}", self.converted);
+        s
+    }
+}
+
+fn progress_bar(len: u64) -> ProgressBar {
+    if !io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
+    if let Ok(style) =
+        ProgressStyle::with_template("{msg:>10} [{bar:40.cyan/blue}] {pos}/{len} {elapsed}")
+    {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar
+}
+
+/// The input documents, in path (or key) order. Fails when INPUT cannot be used at all; a
+/// subdirectory that cannot be read is recorded as a failure and the rest is still listed.
+fn list_inputs(
+    input: &Location,
+    out: &Location,
+    remote: Option<&Remote>,
+    summary: &mut Summary,
+) -> anyhow::Result<Vec<Source>> {
+    match input {
+        Location::Local(path) => {
+            let meta = fs::metadata(path)
+                .with_context(|| format!("cannot read input {}", path.display()))?;
+            if meta.is_file() {
+                return Ok(vec![Source::File(path.clone())]);
+            }
+            if !meta.is_dir() {
+                bail!("input {} is neither a file nor a directory", path.display());
+            }
+            let root = fs::canonicalize(path)
+                .with_context(|| format!("cannot read input {}", path.display()))?;
+            // Leave out the output directory when it lies inside the input directory, so a
+            // second run does not read the first run's outputs.
+            let skip = match out {
+                Location::Local(dir) if dir.exists() => {
+                    let dir = fs::canonicalize(dir)
+                        .with_context(|| format!("cannot use output {}", dir.display()))?;
+                    if dir == root {
+                        bail!("the output directory must not be the input directory");
+                    }
+                    dir.starts_with(&root).then_some(dir)
+                }
+                _ => None,
+            };
+            fs::read_dir(path)
+                .with_context(|| format!("cannot read input directory {}", path.display()))?;
+            let mut files = Vec::new();
+            walk(path, skip.as_deref(), &mut files, summary);
+            files.sort();
+            Ok(files.into_iter().map(Source::File).collect())
+        }
+        Location::S3 { bucket, prefix } => {
+            let remote = remote.expect("S3 input sets up the S3 client");
+            let exclude = match out {
+                Location::S3 {
+                    bucket: out_bucket,
+                    prefix: out_prefix,
+                } if out_bucket == bucket => {
+                    let (i, o) = (
+                        prefix.trim_end_matches('/'),
+                        out_prefix.trim_end_matches('/'),
+                    );
+                    if i == o {
+                        bail!("the output prefix must not be the input prefix");
+                    }
+                    (!o.is_empty() && key_under_prefix(o, i)).then(|| o.to_owned())
+                }
+                _ => None,
+            };
+            let keys = remote
+                .rt
+                .block_on(remote.store.list(bucket, prefix))
+                .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+            Ok(keys
+                .into_iter()
+                .filter(|k| k.ends_with(".json") && key_under_prefix(k, prefix))
+                .filter(|k| exclude.as_deref().is_none_or(|o| !key_under_prefix(k, o)))
+                .map(|key| Source::Object {
+                    bucket: bucket.clone(),
+                    key,
+                })
+                .collect())
+        }
+    }
+}
+
+fn prepare_output_dir(dir: &Path) -> anyhow::Result<()> {
+    if dir.exists() && !dir.is_dir() {
+        bail!("output {} exists and is not a directory", dir.display());
+    }
+    fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create output directory {}", dir.display()))
+}
+
+/// Collects the `*.json` files below `dir`. Symbolic links to files are followed, links to
+/// directories are not (no cycles).
+fn walk(dir: &Path, skip: Option<&Path>, files: &mut Vec<PathBuf>, summary: &mut Summary) {
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) => {
+            summary.failed.push((
+                dir.display().to_string(),
+                format!("cannot read directory: {e}"),
+            ));
+            return;
+        }
+    };
+    for entry in entries {
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(e) => {
+                summary.failed.push((
+                    dir.display().to_string(),
+                    format!("cannot read directory: {e}"),
+                ));
+                continue;
+            }
+        };
+        let path = entry.path();
+        let Ok(kind) = entry.file_type() else {
+            continue;
+        };
+        if kind.is_dir() {
+            let skipped = skip.is_some_and(|s| fs::canonicalize(&path).is_ok_and(|p| p == s));
+            if !skipped {
+                walk(&path, skip, files, summary);
+            }
+        } else if is_json(&path) && (kind.is_file() || path.is_file()) {
+            files.push(path);
+        }
+    }
+}
+
+fn is_json(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+}
+
+/// Writes `dir/name` through a temporary file and a rename, so readers never see half a file.
+fn write_atomically(dir: &Path, name: &str, body: &[u8]) -> io::Result<()> {
+    let target = dir.join(name);
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let result = fs::File::create(&tmp)
+        .and_then(|mut f| f.write_all(body))
+        .and_then(|()| fs::rename(&tmp, &target));
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn atomic_write_replaces_and_leaves_no_temp_file() {
+        let dir = tempfile::tempdir().unwrap();
+        write_atomically(dir.path(), "a.json", b"one").unwrap();
+        write_atomically(dir.path(), "a.json", b"two").unwrap();
+        assert_eq!(fs::read(dir.path().join("a.json")).unwrap(), b"two");
+        let names: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("a.json")]);
+    }
+
+    #[test]
+    fn walk_finds_json_below_sorted_and_skips_output() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        fs::create_dir_all(root.join("b/c")).unwrap();
+        fs::create_dir_all(root.join("out")).unwrap();
+        for f in ["z.json", "a.txt", "b/c/x.json", "b/y.JSON", "out/o.json"] {
+            fs::write(root.join(f), "{}").unwrap();
+        }
+        let mut files = Vec::new();
+        let mut summary = Summary::default();
+        let skip = fs::canonicalize(root.join("out")).unwrap();
+        walk(root, Some(&skip), &mut files, &mut summary);
+        files.sort();
+        let rel: Vec<_> = files
+            .iter()
+            .map(|p| p.strip_prefix(root).unwrap().to_owned())
+            .collect();
+        assert_eq!(
+            rel,
+            vec![
+                PathBuf::from("b/c/x.json"),
+                PathBuf::from("b/y.JSON"),
+                PathBuf::from("z.json")
+            ]
+        );
+        assert!(summary.failed.is_empty());
+    }
+
+    #[test]
+    fn summary_lists_skips_and_failures() {
+        let summary = Summary {
+            documents: 3,
+            converted: 1,
+            skipped: vec![("c-1".into(), "language es-US is not supported".into())],
+            failed: vec![("in/bad.json".into(), "conversationId: invalid type".into())],
+        };
+        let text = summary.render(&Location::Local("out".into()));
+        assert_eq!(
+            text,
+            "converted: 1  skipped: 1  failed: 1  (3 input documents)\n\
+             skipped conversations:\n  c-1: language es-US is not supported\n\
+             failed:\n  in/bad.json: conversationId: invalid type\n\
+             output: 1 file in out\n"
+        );
+    }
+}

@@ -1,0 +1,350 @@
+//! `mlpipe transcripts convert` on local directories, run as a process.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const SAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../events/genesys/transcripts");
+
+fn mlpipe(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mlpipe"))
+        .args(args)
+        .env_remove("MLPIPE_LOG")
+        .output()
+        .expect("run mlpipe")
+}
+
+fn convert(input: &Path, out: &Path, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "transcripts",
+        "convert",
+        input.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    mlpipe(&args)
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// `(file name, bytes)` of every file in `dir`, sorted.
+fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out: Vec<_> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                fs::read(e.path()).unwrap(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// `<id>_analysis_<YYYY-MM-DDTHH:MM:SSZ>.json`.
+fn is_output_name(name: &str) -> bool {
+    let Some((id, rest)) = name.split_once("_analysis_") else {
+        return false;
+    };
+    let Some(stamp) = rest.strip_suffix(".json") else {
+        return false;
+    };
+    let b = stamp.as_bytes();
+    !id.is_empty()
+        && b.len() == 20
+        && b.iter().enumerate().all(|(i, &c)| match i {
+            4 | 7 => c == b'-',
+            10 => c == b'T',
+            13 | 16 => c == b':',
+            19 => c == b'Z',
+            _ => c.is_ascii_digit(),
+        })
+}
+
+fn sample_ids() -> Vec<(PathBuf, String, String)> {
+    let mut out = Vec::new();
+    for e in fs::read_dir(SAMPLES).unwrap() {
+        let path = e.unwrap().path();
+        let doc: serde_json::Value = serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
+        let id = doc["conversationId"].as_str().unwrap().to_owned();
+        let lang = doc["transcripts"][0]["language"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        out.push((path, id, lang));
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn converts_the_samples() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("designer");
+    let run = convert(Path::new(SAMPLES), &out, &[]);
+    assert_eq!(
+        run.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&run),
+        stderr(&run)
+    );
+    let summary = stdout(&run);
+    assert!(
+        summary.starts_with("converted: 3  skipped: 1  failed: 0  (4 input documents)\n"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains(&format!("output: 3 files in {}", out.display())),
+        "{summary}"
+    );
+
+    let written = files(&out);
+    assert_eq!(
+        written.len(),
+        3,
+        "{:?}",
+        written.iter().map(|f| &f.0).collect::<Vec<_>>()
+    );
+    for (path, id, lang) in sample_ids() {
+        let mine: Vec<_> = written
+            .iter()
+            .filter(|(n, _)| n.starts_with(&format!("{id}_")))
+            .collect();
+        if lang == "es-US" {
+            assert!(mine.is_empty(), "{} should be skipped", path.display());
+            assert!(
+                summary.contains(&format!("  {id}: language es-US is not supported")),
+                "{summary}"
+            );
+            continue;
+        }
+        assert_eq!(mine.len(), 1, "one output for {}", path.display());
+        let (name, body) = mine[0];
+        assert!(is_output_name(name), "{name}");
+        let json: serde_json::Value = serde_json::from_slice(body).unwrap();
+        assert_eq!(json["CustomerMetadata"]["ContactId"], id.as_str());
+        assert_eq!(json["ContentMetadata"]["Output"], "Raw");
+        assert!(!json["Transcript"].as_array().unwrap().is_empty());
+    }
+    // Progress bars only on a terminal; logs quiet by default.
+    assert!(stderr(&run).is_empty(), "{}", stderr(&run));
+}
+
+#[test]
+fn second_run_gives_identical_bytes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    let first = convert(Path::new(SAMPLES), &a, &[]);
+    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+    let second = convert(Path::new(SAMPLES), &b, &["--jobs", "1"]);
+    assert_eq!(second.status.code(), Some(0), "{}", stderr(&second));
+    assert_eq!(files(&a), files(&b));
+    assert_eq!(
+        stdout(&first).replace(a.to_str().unwrap(), "OUT"),
+        stdout(&second).replace(b.to_str().unwrap(), "OUT")
+    );
+
+    // Over the same output directory again: same files, nothing left behind.
+    let before = files(&a);
+    let again = convert(Path::new(SAMPLES), &a, &["--jobs", "3"]);
+    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+    assert_eq!(files(&a), before);
+}
+
+#[test]
+fn bad_documents_are_reported_and_the_rest_converted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("in");
+    fs::create_dir_all(input.join("nested")).unwrap();
+    for name in ["01-order-status.json", "03-appointment-booking.json"] {
+        fs::copy(
+            Path::new(SAMPLES).join(name),
+            input.join("nested").join(name),
+        )
+        .unwrap();
+    }
+    fs::write(input.join("bad-id.json"), r#"{"conversationId": 5}"#).unwrap();
+    fs::write(input.join("not-json.json"), "this is not JSON").unwrap();
+    fs::write(input.join("notes.txt"), "ignored: not a .json file").unwrap();
+    // The output directory inside the input directory is not read back as input.
+    let out = input.join("out");
+
+    for _ in 0..2 {
+        let run = convert(&input, &out, &[]);
+        assert_eq!(
+            run.status.code(),
+            Some(1),
+            "{}{}",
+            stdout(&run),
+            stderr(&run)
+        );
+        let summary = stdout(&run);
+        assert!(
+            summary.starts_with("converted: 2  skipped: 0  failed: 2  (4 input documents)\n"),
+            "{summary}"
+        );
+        let bad_line = summary
+            .lines()
+            .find(|l| l.contains("bad-id.json"))
+            .unwrap_or_else(|| panic!("bad-id.json not named:\n{summary}"));
+        assert!(
+            bad_line.contains(&input.join("bad-id.json").display().to_string()),
+            "{bad_line}"
+        );
+        assert!(bad_line.contains("conversationId"), "{bad_line}");
+        assert!(
+            summary.lines().any(|l| l.contains("not-json.json")),
+            "{summary}"
+        );
+        assert_eq!(files(&out).len(), 2);
+    }
+}
+
+#[test]
+fn redaction_marks_the_output() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = Path::new(SAMPLES).join("02-card-replacement-pii.json");
+    let run = convert(&input, tmp.path(), &["--redact-pii"]);
+    assert_eq!(
+        run.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&run),
+        stderr(&run)
+    );
+    let written = files(tmp.path());
+    assert_eq!(written.len(), 1);
+    let body: serde_json::Value = serde_json::from_slice(&written[0].1).unwrap();
+    assert_eq!(body["ContentMetadata"]["Output"], "Redacted", "{body}");
+    assert!(body.to_string().contains("[PII]"), "{body}");
+
+    let raw = tempfile::tempdir().unwrap();
+    let run = convert(&input, raw.path(), &[]);
+    assert_eq!(run.status.code(), Some(0));
+    let body: serde_json::Value = serde_json::from_slice(&files(raw.path())[0].1).unwrap();
+    assert_eq!(body["ContentMetadata"]["Output"], "Raw", "{body}");
+    assert!(!body.to_string().contains("[PII]"), "{body}");
+}
+
+#[test]
+fn unusable_arguments_fail_clearly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let missing = tmp.path().join("missing");
+    let out = tmp.path().join("out");
+    let run = convert(&missing, &out, &[]);
+    assert_eq!(run.status.code(), Some(1));
+    assert!(
+        stderr(&run).contains("cannot read input"),
+        "{}",
+        stderr(&run)
+    );
+    assert!(!out.exists(), "no output directory for a failed run");
+
+    let empty = tmp.path().join("empty");
+    fs::create_dir(&empty).unwrap();
+    let run = convert(&empty, &out, &[]);
+    assert_eq!(run.status.code(), Some(1));
+    assert!(
+        stderr(&run).contains("no .json documents"),
+        "{}",
+        stderr(&run)
+    );
+
+    let file = tmp.path().join("file");
+    fs::write(&file, "x").unwrap();
+    let run = convert(Path::new(SAMPLES), &file, &[]);
+    assert_eq!(run.status.code(), Some(1));
+    assert!(stderr(&run).contains("not a directory"), "{}", stderr(&run));
+
+    // Usage errors are clap's: exit 2.
+    let run = mlpipe(&["transcripts", "convert", SAMPLES]);
+    assert_eq!(run.status.code(), Some(2));
+    let run = mlpipe(&["transcripts", "convert", "s3://", "--out", "x"]);
+    assert_eq!(run.status.code(), Some(2));
+    assert!(stderr(&run).contains("bucket"), "{}", stderr(&run));
+    let run = mlpipe(&[
+        "transcripts",
+        "convert",
+        SAMPLES,
+        "--out",
+        "x",
+        "--jobs",
+        "0",
+    ]);
+    assert_eq!(run.status.code(), Some(2));
+}
+
+#[test]
+fn documents_of_one_conversation_are_merged() {
+    // Split the two-transcript sample into one document per transcript (as Genesys does per
+    // communication): the merged output must equal the output of the whole document.
+    let tmp = tempfile::tempdir().unwrap();
+    let whole_path = Path::new(SAMPLES).join("01-order-status.json");
+    let whole: serde_json::Value = serde_json::from_slice(&fs::read(&whole_path).unwrap()).unwrap();
+    let transcripts = whole["transcripts"].as_array().unwrap();
+    assert_eq!(transcripts.len(), 2);
+    let input = tmp.path().join("split");
+    fs::create_dir(&input).unwrap();
+    for (i, t) in transcripts.iter().enumerate() {
+        let mut part = whole.clone();
+        part["communicationId"] = format!("comm-{i}").into();
+        part["transcripts"] = serde_json::Value::Array(vec![t.clone()]);
+        fs::write(
+            input.join(format!("part-{i}.json")),
+            serde_json::to_vec(&part).unwrap(),
+        )
+        .unwrap();
+    }
+
+    let (merged, single) = (tmp.path().join("merged"), tmp.path().join("single"));
+    let run = convert(&input, &merged, &[]);
+    assert_eq!(
+        run.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&run),
+        stderr(&run)
+    );
+    assert!(stdout(&run).starts_with("converted: 1  skipped: 0  failed: 0  (2 input documents)\n"));
+    let run = convert(&whole_path, &single, &[]);
+    assert_eq!(run.status.code(), Some(0));
+    let (merged, single) = (files(&merged), files(&single));
+    assert_eq!(merged.len(), 1);
+    assert_eq!(merged, single);
+}
+
+#[test]
+fn errors_point_into_the_original_document() {
+    // Word-level detail is dropped before parsing; a bad field after it must still be reported
+    // with its line in the file as it is.
+    let tmp = tempfile::tempdir().unwrap();
+    let text = fs::read_to_string(Path::new(SAMPLES).join("01-order-status.json")).unwrap();
+    // The last phrase's own start time (just before its words): after all other words arrays.
+    let last_words = text.rfind("\"words\"").unwrap();
+    let at = text[..last_words].rfind("\"startTimeMs\": 17").unwrap();
+    assert!(text[..at].contains("\"words\""));
+    let end = at + text[at..].find(',').unwrap();
+    let broken = format!("{}\"startTimeMs\": \"soon\"{}", &text[..at], &text[end..]);
+    let line = broken[..at].matches('\n').count() + 1;
+    let input = tmp.path().join("broken.json");
+    fs::write(&input, &broken).unwrap();
+    let run = convert(&input, &tmp.path().join("out"), &[]);
+    assert_eq!(run.status.code(), Some(1));
+    let summary = stdout(&run);
+    let failed = summary.lines().find(|l| l.contains("broken.json")).unwrap();
+    assert!(failed.contains("startTimeMs"), "{failed}");
+    assert!(
+        failed.contains(&format!("line {line} ")),
+        "line {line}: {failed}"
+    );
+}
