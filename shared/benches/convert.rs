@@ -9,7 +9,7 @@
 //! Groups (throughput in input bytes per second):
 //! * `convert`: `transcript::convert` (parse + convert + serialise) on a ~250 KB document, a
 //!   ~2.5 MB document, and the ~250 KB one with `redact_pii`.
-//! * `parse`: `transcript::parse` alone on the whole document; `skim::strip_words` alone and
+//! * `parse`: `transcript::parse` alone on the whole document; `skim::strip_unused` alone and
 //!   followed by `parse` (what `convert` does); serde_json skipping the whole document
 //!   (`IgnoredAny`), the floor for a serde_json parse of everything.
 //!
@@ -538,12 +538,12 @@ fn benches(c: &mut Criterion) {
     // What `convert` does before parsing: drop word-level detail, then parse the rest.
     for case in &cases {
         group.throughput(Throughput::Bytes(case.bytes.len() as u64));
-        group.bench_function(format!("{}_strip_words", case.name), |b| {
-            b.iter(|| transcript::skim::strip_words(black_box(&case.bytes)).len())
+        group.bench_function(format!("{}_strip_unused", case.name), |b| {
+            b.iter(|| transcript::skim::strip_unused(black_box(&case.bytes)).len())
         });
-        group.bench_function(format!("{}_strip_words_then_parse", case.name), |b| {
+        group.bench_function(format!("{}_strip_unused_then_parse", case.name), |b| {
             b.iter(|| {
-                let skimmed = transcript::skim::strip_words(black_box(&case.bytes));
+                let skimmed = transcript::skim::strip_unused(black_box(&case.bytes));
                 transcript::parse(&skimmed)
                     .map(|d| d.transcripts.map_or(0, |t| t.len()))
                     .unwrap()

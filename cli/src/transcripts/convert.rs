@@ -155,7 +155,7 @@ pub fn run(args: ConvertArgs) -> anyhow::Result<ExitCode> {
         input
             .as_ref()
             .ok()
-            .map(|b| transcript::skim::strip_words_bytes(b.clone()))
+            .map(|b| transcript::skim::strip_unused_bytes(b.clone()))
     });
     let parsed: Vec<Result<Document<'_>, String>> =
         par::map(inputs.iter().zip(&skimmed).collect(), jobs, |_, pair| {

@@ -313,10 +313,11 @@ impl<S: ObjectStore> Converter<S> {
         // Conversation id -> parsed documents, in key order.
         let mut conversations: BTreeMap<String, Vec<(&str, transcript::genesys::Document)>> =
             BTreeMap::new();
-        // Word-level detail is removed before parsing; quarantine keeps the original bytes.
+        // Unused members (word-level detail, analytics) are removed before parsing; quarantine
+        // keeps the original bytes.
         let skimmed: Vec<Bytes> = bodies
             .iter()
-            .map(|(_, b)| transcript::skim::strip_words_bytes(b.clone()))
+            .map(|(_, b)| transcript::skim::strip_unused_bytes(b.clone()))
             .collect();
         for ((key, body), skimmed) in bodies.iter().zip(&skimmed) {
             match transcript::parse(skimmed) {

@@ -99,10 +99,10 @@ pub struct Converted {
 
 /// Parses a Genesys transcript document, naming the offending field on failure.
 ///
-/// Only the modelled fields are decoded; analytics and the like are skipped without being
-/// materialised. Pass the document through [`skim::strip_words`] first to skip word-level
-/// detail without decoding it (as [`convert`] does). A document that does not parse is parsed again, more slowly, to learn
-/// the path of the field that failed.
+/// Only the modelled fields are decoded; the rest is skipped without being materialised. Pass
+/// the document through [`skim::strip_unused`] first to skip word-level detail and the like
+/// without even decoding it (as [`convert`] does). A document that does not parse is parsed
+/// again, more slowly, to learn the path of the field that failed.
 pub fn parse(bytes: &[u8]) -> Result<Document<'_>, ConvertError> {
     let doc = match serde_json::from_slice::<Document>(bytes) {
         Ok(doc) => doc,
@@ -161,7 +161,7 @@ fn validate(doc: &Document) -> Result<(), ConvertError> {
 
 /// Converts one document.
 pub fn convert(bytes: &[u8], options: Options) -> Result<Outcome, ConvertError> {
-    let skimmed = skim::strip_words(bytes);
+    let skimmed = skim::strip_unused(bytes);
     let doc = parse(&skimmed)?;
     convert_documents(std::slice::from_ref(&doc), options)
 }
