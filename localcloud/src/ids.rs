@@ -5,25 +5,7 @@ use time::OffsetDateTime;
 
 /// A random (version 4) UUID, lower-case hex: the format of Lambda request ids.
 pub fn uuid_v4() -> String {
-    let mut b = [0u8; 16];
-    if getrandom::fill(&mut b).is_err() {
-        // Uniqueness, not secrecy, is what matters here.
-        let nanos = OffsetDateTime::now_utc()
-            .unix_timestamp_nanos()
-            .to_le_bytes();
-        b.copy_from_slice(&nanos);
-    }
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[0..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..32]
-    )
+    uuid::Uuid::new_v4().to_string()
 }
 
 /// `2019-11-14T18:16:05.568Z`: UTC with milliseconds, as in Lambda destination records.
