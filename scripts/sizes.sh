@@ -16,7 +16,7 @@ declare -A EVENTS=(
     [lex-transcript-converter]=events/s3/empty-notification.json
 )
 FUNCTIONS=(genesys-transcript-fetcher lex-transcript-converter)
-ENV=(AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_ENDPOINT_URL=http://127.0.0.1:9
+ENV=(AWS_LAMBDA_FUNCTION_NAME=startup AWS_LAMBDA_FUNCTION_MEMORY_SIZE=128 AWS_LAMBDA_FUNCTION_VERSION=\$LATEST AWS_LAMBDA_LOG_STREAM_NAME=startup AWS_LAMBDA_LOG_GROUP_NAME=startup AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_ENDPOINT_URL=http://127.0.0.1:9
     GENESYS_ENVIRONMENT=mypurecloud.com GENESYS_CREDENTIALS_SECRET_ID=unused RAW_BUCKET=raw OUTPUT_BUCKET=out)
 
 mib() { awk -v s="$1" 'BEGIN { printf "%.1f", s / 1048576 }'; }

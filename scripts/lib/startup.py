@@ -58,7 +58,12 @@ def measure(binary, event, env):
     full_env["AWS_LAMBDA_RUNTIME_API"] = f"127.0.0.1:{server.server_address[1]}"
     start = time.perf_counter()
     proc = subprocess.Popen([binary], env=full_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    ok = done.wait(20)
+    deadline = time.perf_counter() + 20
+    while not done.wait(0.05) and proc.poll() is None and time.perf_counter() < deadline:
+        pass
+    ok = done.is_set()
+    if not ok and proc.poll() is not None:
+        raise SystemExit(f"{binary}: exited with status {proc.returncode} before answering")
     proc.kill()
     proc.wait()
     server.shutdown()
