@@ -6,6 +6,9 @@
 //! - [`genesys`]: the Genesys Cloud OAuth client-credentials grant, the Speech and Text Analytics
 //!   `transcripturl` endpoint and the presigned transcript downloads it hands out, plus an admin
 //!   API under `/_emulator/genesys` for tests and the demo.
+//! - [`bedrock`]: Bedrock Runtime `InvokeModel` for the Titan Image Generator G1 (v1, v2) and
+//!   Nova Canvas OUTPAINTING task, validating requests as the service does and answering real
+//!   PNGs, plus an admin API under `/_emulator/bedrock`.
 //!
 //! The server speaks the real wire protocols so production clients run unchanged, pointed at it
 //! by endpoint URL. Every request is logged as one structured line (method, path, status,
@@ -14,6 +17,7 @@
 //! Start it in-process with [`spawn`] (tests) or [`serve`] / [`serve_with_shutdown`] on a
 //! listener you bound yourself (the `mlpipe-emulator` binary).
 
+pub mod bedrock;
 pub mod clock;
 pub mod genesys;
 mod ids;
@@ -46,11 +50,15 @@ pub struct Config {
 /// Builds the application router for a server reachable at `public_url`.
 ///
 /// Loads the fixtures named in `config`, so a bad fixture fails here, before anything listens.
+/// Bedrock runs with [`bedrock::Config::default`]: it has no settings yet, and adding a field to
+/// [`Config`] would break the struct literals other crates' tests build it with.
 pub fn build_app(config: &Config, public_url: &str) -> anyhow::Result<Router> {
     let genesys = genesys::GenesysService::new(config.genesys.clone(), public_url)
         .context("starting the Genesys Cloud emulator")?;
+    let bedrock = bedrock::BedrockService::new(bedrock::Config::default());
     Ok(Router::new()
         .merge(genesys::router(genesys))
+        .merge(bedrock::router(bedrock))
         .fallback(no_route)
         .layer(middleware::from_fn(log_request)))
 }

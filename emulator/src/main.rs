@@ -7,7 +7,7 @@ use clap::{Parser, ValueEnum};
 use mlpipe_emulator::{genesys, Config};
 use tracing_subscriber::EnvFilter;
 
-/// Local emulator for the services moto lacks (Genesys Cloud today).
+/// Local emulator for the services moto lacks (Genesys Cloud and Bedrock Runtime today).
 #[derive(Debug, Parser)]
 #[command(name = "mlpipe-emulator", version, about)]
 struct Cli {

@@ -1,0 +1,214 @@
+//! `POST /model/{modelId}/invoke`: the InvokeModel operation of Bedrock Runtime (REST-JSON).
+//!
+//! Wire details (Bedrock Runtime API reference, InvokeModel):
+//! - `modelId` is a path segment, URL-encoded by clients (`amazon.titan-image-generator-v2%3A0`,
+//!   ARNs with `%2F`); it may be a base model id, a foundation-model ARN or an inference
+//!   profile id (`us.amazon.nova-canvas-v1:0`).
+//! - The request body is the model's JSON; `Content-Type` and `Accept` are
+//!   `application/json` for these models. The answer is the model's JSON with
+//!   `Content-Type: application/json` and an `x-amzn-RequestId` header.
+//! - Errors: `x-amzn-ErrorType: <Exception>` and `{"message": "..."}`; ValidationException
+//!   400, ThrottlingException 429, ResourceNotFoundException 404, ModelNotReadyException 429.
+//!   An unknown model id answers 400 ValidationException "The provided model identifier is
+//!   invalid." (what the service answers for ids it cannot resolve; ResourceNotFoundException
+//!   is reserved for resources such as custom models or profiles that do not exist in the
+//!   account).
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use serde_json::json;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+use super::models::{self, Model};
+use super::validate::{self, Invalid};
+use super::{paint, BedrockService, Invocation};
+
+/// The message Bedrock sends with an injected (or real) ThrottlingException.
+pub const THROTTLING_MESSAGE: &str = "Too many requests, please wait before trying again.";
+
+/// An error answer in the Bedrock REST-JSON shape.
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    pub status: StatusCode,
+    /// The `x-amzn-ErrorType` header: the exception's name.
+    pub error_type: &'static str,
+    pub message: String,
+}
+
+impl ApiError {
+    fn validation(message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            error_type: "ValidationException",
+            message: message.into(),
+        }
+    }
+
+    fn into_response(self, request_id: &str) -> Response {
+        let mut response = (
+            self.status,
+            [(header::CONTENT_TYPE, "application/json")],
+            json!({ "message": self.message }).to_string(),
+        )
+            .into_response();
+        let headers = response.headers_mut();
+        headers.insert(
+            "x-amzn-ErrorType",
+            HeaderValue::from_static(self.error_type),
+        );
+        if let Ok(id) = HeaderValue::from_str(request_id) {
+            headers.insert("x-amzn-RequestId", id);
+        }
+        response
+    }
+}
+
+impl From<Invalid> for ApiError {
+    fn from(invalid: Invalid) -> Self {
+        Self::validation(invalid.0)
+    }
+}
+
+/// A successful invocation: the PNGs, base64-encoded.
+struct Generated {
+    images: Vec<String>,
+    width: u32,
+    height: u32,
+}
+
+/// `POST /model/{modelId}/invoke`.
+pub async fn invoke_model(
+    State(service): State<BedrockService>,
+    Path(model_id): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let request_id = crate::ids::uuid_v4();
+    let request_bytes = body.as_ref().map_or(0, Bytes::len);
+    let model = models::resolve(&model_id);
+
+    let throttled = {
+        let mut inner = service.lock();
+        if inner.throttle_remaining > 0 {
+            inner.throttle_remaining -= 1;
+            true
+        } else {
+            false
+        }
+    };
+    let outcome = if throttled {
+        Err(ApiError {
+            status: StatusCode::TOO_MANY_REQUESTS,
+            error_type: "ThrottlingException",
+            message: THROTTLING_MESSAGE.to_owned(),
+        })
+    } else {
+        match (model, body) {
+            (None, _) => Err(ApiError::validation("The provided model identifier is invalid.")),
+            (Some(_), Err(rejection)) => Err(ApiError::validation(format!(
+                "The request body could not be read ({}); InvokeModel bodies are limited to {} bytes.",
+                rejection.body_text(),
+                super::MAX_BODY_BYTES
+            ))),
+            (Some(model), Ok(body)) => match check_content_type(&headers) {
+                Err(e) => Err(e),
+                Ok(()) => tokio::task::spawn_blocking(move || generate(model, &body))
+                    .await
+                    .unwrap_or_else(|e| {
+                        Err(ApiError {
+                            status: StatusCode::INTERNAL_SERVER_ERROR,
+                            error_type: "InternalServerException",
+                            message: format!("the emulator failed: {e}"),
+                        })
+                    }),
+            },
+        }
+    };
+
+    let at = OffsetDateTime::now_utc()
+        .format(&Rfc3339)
+        .unwrap_or_default();
+    let mut entry = Invocation {
+        seq: 0,
+        model_id,
+        model: model.map(|m| m.id),
+        status: 200,
+        error_type: None,
+        message: None,
+        images: 0,
+        width: None,
+        height: None,
+        request_bytes,
+        request_id: request_id.clone(),
+        at,
+    };
+    let response = match outcome {
+        Ok(generated) => {
+            entry.images = generated.images.len() as u32;
+            entry.width = Some(generated.width);
+            entry.height = Some(generated.height);
+            let body = json!({ "images": generated.images, "error": null }).to_string();
+            let mut response = (
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, "application/json")],
+                body,
+            )
+                .into_response();
+            if let Ok(id) = HeaderValue::from_str(&request_id) {
+                response.headers_mut().insert("x-amzn-RequestId", id);
+            }
+            response
+        }
+        Err(error) => {
+            entry.status = error.status.as_u16();
+            entry.error_type = Some(error.error_type);
+            entry.message = Some(error.message.clone());
+            error.into_response(&request_id)
+        }
+    };
+    service.lock().record(entry);
+    response
+}
+
+/// The image models take JSON; a body declared as anything else is refused as the service does.
+/// A missing `Content-Type` is tolerated (the SDKs always send one).
+fn check_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
+    let Some(value) = headers.get(header::CONTENT_TYPE) else {
+        return Ok(());
+    };
+    let mime = value
+        .to_str()
+        .unwrap_or("")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    if mime == "application/json" || mime.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::validation(format!(
+            "Content-Type {mime} is not supported by this model; use application/json."
+        )))
+    }
+}
+
+/// Validates the request and paints its images (CPU-bound: runs on the blocking pool).
+fn generate(model: Model, body: &[u8]) -> Result<Generated, ApiError> {
+    let job = validate::outpaint_job(model, body)?;
+    let keep = paint::keep_mask(&job);
+    let images = (0..job.number_of_images)
+        .map(|i| STANDARD.encode(paint::render(&job, &keep, i)))
+        .collect();
+    Ok(Generated {
+        images,
+        width: job.image.width(),
+        height: job.image.height(),
+    })
+}

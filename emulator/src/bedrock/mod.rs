@@ -1,0 +1,142 @@
+//! Amazon Bedrock Runtime: `InvokeModel` for the image models the background-replacement
+//! pipeline calls (Titan Image Generator G1 v1/v2 and Nova Canvas), OUTPAINTING task only.
+//!
+//! Requests are validated as the real service does (see [`validate`] and [`models`] for the
+//! limits and their sources) and answered with real PNGs (see [`paint`]). Errors use the
+//! Bedrock REST-JSON shape: the status, an `x-amzn-ErrorType` header naming the exception and a
+//! `{"message": ...}` body, which the AWS SDKs turn into typed errors.
+//!
+//! | route | mirrors |
+//! |---|---|
+//! | `POST /model/{modelId}/invoke` | [`api::invoke_model`] |
+//! | `/_emulator/bedrock/...` | test and demo controls, see [`admin`] |
+
+pub mod admin;
+pub mod api;
+pub mod models;
+pub mod paint;
+pub mod validate;
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use axum::extract::DefaultBodyLimit;
+use axum::routing::post;
+use axum::Router;
+use serde::Serialize;
+
+/// Largest InvokeModel body accepted. The service's own limit is 25,000,000 bytes per request
+/// body (InvokeModel API reference, `body` length constraint); larger bodies get a 400
+/// ValidationException rather than axum's default 2 MB cut-off.
+pub const MAX_BODY_BYTES: usize = 25_000_000;
+
+/// How many invocations the request log keeps.
+pub const LOG_CAPACITY: usize = 10_000;
+
+/// Settings of the Bedrock Runtime emulator.
+#[derive(Debug, Clone, Default)]
+pub struct Config {}
+
+/// Shared state of the Bedrock emulator; cheap to clone.
+#[derive(Clone)]
+pub struct BedrockService {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    config: Config,
+    inner: Mutex<Inner>,
+}
+
+/// Mutable state, behind one lock (never held across an await or while painting).
+#[derive(Default)]
+pub(crate) struct Inner {
+    /// The next N invocations answer 429 ThrottlingException.
+    pub(crate) throttle_remaining: u32,
+    pub(crate) next_seq: u64,
+    pub(crate) log: VecDeque<Invocation>,
+    pub(crate) invocations: u64,
+    pub(crate) throttled: u64,
+    pub(crate) rejected: u64,
+    pub(crate) succeeded: u64,
+}
+
+/// One logged invocation (never the images or prompts).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Invocation {
+    pub seq: u64,
+    /// The `modelId` as the client sent it (decoded).
+    pub model_id: String,
+    /// The base model it resolved to, if any.
+    pub model: Option<&'static str>,
+    pub status: u16,
+    /// `x-amzn-ErrorType` of an error answer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_type: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// Images returned (0 on error).
+    pub images: u32,
+    /// Size of the returned images.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub width: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub height: Option<u32>,
+    pub request_bytes: usize,
+    pub request_id: String,
+    /// When it was answered (RFC 3339, UTC).
+    pub at: String,
+}
+
+impl BedrockService {
+    /// A service with `config`.
+    pub fn new(config: Config) -> Self {
+        Self {
+            shared: Arc::new(Shared {
+                config,
+                inner: Mutex::new(Inner::default()),
+            }),
+        }
+    }
+
+    /// The settings this service runs with.
+    pub fn config(&self) -> &Config {
+        &self.shared.config
+    }
+
+    /// Locks the mutable state (a poisoned lock is taken over, as in the Genesys module).
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.shared
+            .inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl Inner {
+    /// Appends an invocation to the log, dropping the oldest beyond [`LOG_CAPACITY`].
+    pub(crate) fn record(&mut self, mut entry: Invocation) {
+        self.invocations += 1;
+        match entry.status {
+            200 => self.succeeded += 1,
+            429 => self.throttled += 1,
+            _ => self.rejected += 1,
+        }
+        self.next_seq += 1;
+        entry.seq = self.next_seq;
+        if self.log.len() == LOG_CAPACITY {
+            self.log.pop_front();
+        }
+        self.log.push_back(entry);
+    }
+}
+
+/// The Bedrock Runtime routes, with the admin API nested under `/_emulator/bedrock`.
+pub fn router(service: BedrockService) -> Router {
+    Router::new()
+        .route("/model/{model_id}/invoke", post(api::invoke_model))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .nest("/_emulator/bedrock", admin::router())
+        .with_state(service)
+}
