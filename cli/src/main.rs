@@ -1,5 +1,6 @@
 //! `mlpipe`: command-line tool for the mlpipe pipelines.
 
+mod images;
 mod location;
 mod par;
 mod transcripts;
@@ -24,6 +25,9 @@ enum Command {
     /// Genesys Cloud transcripts
     #[command(subcommand)]
     Transcripts(transcripts::Command),
+    /// Bedrock image background replacement (outpainting)
+    #[command(subcommand)]
+    Images(images::Command),
 }
 
 fn main() -> ExitCode {
@@ -31,6 +35,7 @@ fn main() -> ExitCode {
     shared::logging::init_cli("warn");
     let result = match cli.command {
         Command::Transcripts(command) => transcripts::run(command),
+        Command::Images(command) => images::run(command),
     };
     match result {
         Ok(code) => code,

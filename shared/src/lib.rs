@@ -9,10 +9,14 @@
 //! * [`store`]: object storage (S3) behind a small trait, so handlers test without a network.
 //! * [`runtime`]: runs a handler under the Lambda runtime with logging context and error mapping.
 //! * [`transcript`]: Genesys Cloud transcript -> Lex V2 automated chatbot designer conversion.
+//! * `image` (cargo feature `images`): Bedrock Titan / Nova Canvas OUTPAINTING requests: input
+//!   checks, size fitting, masks, validation.
 
 pub mod aws;
 pub mod config;
 pub mod error;
+#[cfg(feature = "images")]
+pub mod image;
 pub mod logging;
 pub mod metrics;
 pub mod runtime;

@@ -1,0 +1,161 @@
+//! Input checks: format by magic bytes, size limit, decoding with allocation limits.
+
+use std::io::Cursor;
+
+use image::{ImageReader, RgbImage};
+
+use super::{human_bytes, Model};
+use crate::PipelineError;
+
+/// The input formats Bedrock image models accept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImageFormat {
+    Png,
+    Jpeg,
+}
+
+impl ImageFormat {
+    fn to_image(self) -> image::ImageFormat {
+        match self {
+            ImageFormat::Png => image::ImageFormat::Png,
+            ImageFormat::Jpeg => image::ImageFormat::Jpeg,
+        }
+    }
+}
+
+/// Largest decoded side we accept before fitting (guards against decompression bombs).
+pub const MAX_DECODED_SIDE: u32 = 16_384;
+/// Largest decoded allocation we accept before fitting.
+pub const MAX_DECODED_BYTES: u64 = 512 * 1024 * 1024;
+
+const PNG_MAGIC: &[u8] = b"\x89PNG\r\n\x1a\n";
+const JPEG_MAGIC: &[u8] = &[0xFF, 0xD8, 0xFF];
+
+/// The format from the first bytes, never from a file name.
+pub fn sniff_format(bytes: &[u8]) -> Result<ImageFormat, PipelineError> {
+    if bytes.starts_with(PNG_MAGIC) {
+        Ok(ImageFormat::Png)
+    } else if bytes.starts_with(JPEG_MAGIC) {
+        Ok(ImageFormat::Jpeg)
+    } else if bytes.is_empty() {
+        Err(PipelineError::invalid_input("image: empty file"))
+    } else {
+        Err(PipelineError::invalid_input(
+            "image: not a PNG or JPEG file (the models accept only PNG and JPEG)",
+        ))
+    }
+}
+
+/// Checks the format and the model's input size limit.
+pub fn check_input(bytes: &[u8], model: Model) -> Result<ImageFormat, PipelineError> {
+    let format = sniff_format(bytes)?;
+    let limit = model.limits().max_input_bytes;
+    if bytes.len() > limit {
+        return Err(PipelineError::invalid_input(format!(
+            "image: {}, the limit is {} for {}",
+            human_bytes(bytes.len()),
+            human_bytes(limit),
+            model.id()
+        )));
+    }
+    Ok(format)
+}
+
+/// Decodes a PNG or JPEG into 8-bit RGB (alpha is dropped; grey is expanded).
+pub fn decode(bytes: &[u8], format: ImageFormat) -> Result<RgbImage, PipelineError> {
+    let mut reader = ImageReader::with_format(Cursor::new(bytes), format.to_image());
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(MAX_DECODED_SIDE);
+    limits.max_image_height = Some(MAX_DECODED_SIDE);
+    limits.max_alloc = Some(MAX_DECODED_BYTES);
+    reader.limits(limits);
+    let img = reader.decode().map_err(|e| {
+        let what = match format {
+            ImageFormat::Png => "PNG",
+            ImageFormat::Jpeg => "JPEG",
+        };
+        match e {
+            image::ImageError::Limits(_) => PipelineError::invalid_input(format!(
+                "image: the {what} is too large to decode (the limit is {MAX_DECODED_SIDE} px a side)"
+            )),
+            other => PipelineError::invalid_input(format!("image: cannot decode the {what}: {other}")),
+        }
+    })?;
+    if img.width() == 0 || img.height() == 0 {
+        return Err(PipelineError::invalid_input("image: has no pixels"));
+    }
+    Ok(match img {
+        image::DynamicImage::ImageRgb8(rgb) => rgb,
+        other => other.to_rgb8(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::image::request::encode_png;
+    use crate::ErrorKind;
+
+    fn jpeg(w: u32, h: u32) -> Vec<u8> {
+        let img = RgbImage::from_fn(w, h, |x, y| image::Rgb([x as u8, y as u8, 90]));
+        let mut out = Vec::new();
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 85)
+            .encode_image(&img)
+            .unwrap();
+        out
+    }
+
+    #[test]
+    fn png_and_jpeg_are_recognised_by_content() {
+        let png = encode_png(&RgbImage::new(4, 3)).unwrap();
+        assert_eq!(sniff_format(&png).unwrap(), ImageFormat::Png);
+        assert_eq!(sniff_format(&jpeg(4, 3)).unwrap(), ImageFormat::Jpeg);
+        let img = decode(&png, ImageFormat::Png).unwrap();
+        assert_eq!(img.dimensions(), (4, 3));
+        let img = decode(&jpeg(17, 9), ImageFormat::Jpeg).unwrap();
+        assert_eq!(img.dimensions(), (17, 9));
+    }
+
+    #[test]
+    fn other_bytes_are_rejected() {
+        for bad in [
+            &b""[..],
+            b"GIF89a....",
+            b"hello world",
+            b"<svg xmlns=...>",
+            b"\x89PNX",
+        ] {
+            let e = sniff_format(bad).unwrap_err();
+            assert_eq!(e.kind, ErrorKind::InvalidInput);
+            assert!(e.message.starts_with("image:"), "{}", e.message);
+        }
+    }
+
+    #[test]
+    fn truncated_images_are_rejected_when_decoding() {
+        let png = encode_png(&RgbImage::new(64, 64)).unwrap();
+        let e = decode(&png[..png.len() / 2], ImageFormat::Png).unwrap_err();
+        assert!(e.message.contains("cannot decode the PNG"), "{}", e.message);
+        let j = jpeg(64, 64);
+        let mut broken = j[..20].to_vec();
+        broken.extend_from_slice(&[0u8; 10]);
+        assert!(decode(&broken, ImageFormat::Jpeg).is_err());
+    }
+
+    #[test]
+    fn size_limit_names_the_size_and_the_limit() {
+        let mut big = PNG_MAGIC.to_vec();
+        big.resize(6 * 1024 * 1024 + 200 * 1024, 0);
+        let e = check_input(&big, Model::TitanV1).unwrap_err();
+        assert_eq!(
+            e.message,
+            "image: 6.2 MB, the limit is 5 MB for amazon.titan-image-generator-v1"
+        );
+        // exactly at the limit is fine
+        big.truncate(5 * 1024 * 1024);
+        assert_eq!(check_input(&big, Model::TitanV2).unwrap(), ImageFormat::Png);
+        // Nova's limit is higher
+        big.resize(6 * 1024 * 1024, 0);
+        assert!(check_input(&big, Model::NovaCanvas).is_ok());
+    }
+}

@@ -1,0 +1,267 @@
+//! The mask: `maskPrompt` from labels, or a `maskImage` drawn from bounding boxes.
+//!
+//! Colour convention (Bedrock Titan Image Generator user guide, `maskImage`; Nova Canvas
+//! follows it; see the note in the module above about verifying it): a pixel of 0 (black) is inside the mask, 255 (white) is outside. For
+//! OUTPAINTING the inside of the mask is kept and the outside is repainted, so we draw the
+//! boxes of the subjects to keep in black ([`MASK_KEEP`]) on a white ([`MASK_REPAINT`])
+//! canvas of exactly the fitted image's size.
+
+use std::str::FromStr;
+
+use image::{Rgb, RgbImage};
+
+use super::fit::Transform;
+use super::Model;
+use crate::PipelineError;
+
+/// Mask colour of the pixels the model keeps (inside the mask).
+pub const MASK_KEEP: Rgb<u8> = Rgb([0, 0, 0]);
+/// Mask colour of the pixels the model repaints (outside the mask).
+pub const MASK_REPAINT: Rgb<u8> = Rgb([255, 255, 255]);
+
+/// A box as fractions of the original image, as Rekognition `BoundingBox` returns it.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct BoundingBox {
+    pub left: f64,
+    pub top: f64,
+    pub width: f64,
+    pub height: f64,
+}
+
+/// Tolerance for boxes that overshoot the edge by rounding (Rekognition returns such boxes).
+const EDGE_SLACK: f64 = 0.01;
+
+impl BoundingBox {
+    /// Checks the fractions; `what` names the box in messages (`mask box 2`).
+    pub fn validate(&self, what: &str) -> Result<(), PipelineError> {
+        let fields = [
+            ("left", self.left),
+            ("top", self.top),
+            ("width", self.width),
+            ("height", self.height),
+        ];
+        for (name, v) in fields {
+            if !v.is_finite() || !(0.0..=1.0).contains(&v) {
+                return Err(PipelineError::invalid_input(format!(
+                    "{what}: {name} {v} is not a fraction of the image (0 to 1)"
+                )));
+            }
+        }
+        if self.width <= 0.0 || self.height <= 0.0 {
+            return Err(PipelineError::invalid_input(format!(
+                "{what}: width and height must be greater than 0"
+            )));
+        }
+        if self.left + self.width > 1.0 + EDGE_SLACK || self.top + self.height > 1.0 + EDGE_SLACK {
+            return Err(PipelineError::invalid_input(format!(
+                "{what}: extends past the image (left + width and top + height must be at most 1)"
+            )));
+        }
+        Ok(())
+    }
+}
+
+impl FromStr for BoundingBox {
+    type Err = PipelineError;
+
+    /// `left,top,width,height`, fractions of the image.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let parts: Vec<&str> = s.split(',').map(str::trim).collect();
+        let bad = || {
+            PipelineError::invalid_input(format!(
+                "mask box {s:?}: expected left,top,width,height as fractions of the image, e.g. 0.25,0.1,0.5,0.8"
+            ))
+        };
+        if parts.len() != 4 {
+            return Err(bad());
+        }
+        let mut v = [0.0f64; 4];
+        for (slot, p) in v.iter_mut().zip(&parts) {
+            *slot = p.parse().map_err(|_| bad())?;
+        }
+        let b = BoundingBox {
+            left: v[0],
+            top: v[1],
+            width: v[2],
+            height: v[3],
+        };
+        b.validate(&format!("mask box {s:?}"))?;
+        Ok(b)
+    }
+}
+
+/// How the part to keep is told to the model.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Mask {
+    /// `maskPrompt`: the labels to keep, e.g. Rekognition label names.
+    Labels(Vec<String>),
+    /// `maskImage`: boxes to keep, fractions of the original image.
+    Boxes(Vec<BoundingBox>),
+}
+
+/// Joins labels into a `maskPrompt` (`"Laptop, Computer"`), checking the model's limit.
+pub fn mask_prompt(labels: &[String], model: Model) -> Result<String, PipelineError> {
+    let mut seen: Vec<&str> = Vec::new();
+    for l in labels {
+        let l = l.trim();
+        if !l.is_empty() && !seen.iter().any(|s| s.eq_ignore_ascii_case(l)) {
+            seen.push(l);
+        }
+    }
+    if seen.is_empty() {
+        return Err(PipelineError::invalid_input(
+            "maskPrompt: no labels given (at least one label to keep is required)",
+        ));
+    }
+    let prompt = seen.join(", ");
+    let n = prompt.chars().count();
+    let limit = model.limits().max_mask_prompt_chars;
+    if n > limit {
+        return Err(PipelineError::invalid_input(format!(
+            "maskPrompt: {n} characters, the limit is {limit} for {}",
+            model.id()
+        )));
+    }
+    Ok(prompt)
+}
+
+/// Draws the `maskImage`: white everywhere, the boxes (mapped through `transform`) black.
+pub fn draw_mask(boxes: &[BoundingBox], transform: &Transform) -> Result<RgbImage, PipelineError> {
+    if boxes.is_empty() {
+        return Err(PipelineError::invalid_input(
+            "maskImage: no boxes given (at least one box to keep is required)",
+        ));
+    }
+    for (i, b) in boxes.iter().enumerate() {
+        b.validate(&format!("mask box {}", i + 1))?;
+    }
+    let mut mask = RgbImage::from_pixel(transform.width, transform.height, MASK_REPAINT);
+    for b in boxes {
+        let (x0, y0, x1, y1) = transform.map_fractions(b.left, b.top, b.width, b.height);
+        for y in y0..y1 {
+            for x in x0..x1 {
+                mask.put_pixel(x, y, MASK_KEEP);
+            }
+        }
+    }
+    Ok(mask)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::image::fit::fit;
+
+    #[test]
+    fn boxes_parse_and_validate() {
+        let b: BoundingBox = "0.25, 0.1,0.5,0.8".parse().unwrap();
+        assert_eq!(
+            b,
+            BoundingBox {
+                left: 0.25,
+                top: 0.1,
+                width: 0.5,
+                height: 0.8
+            }
+        );
+        for bad in [
+            "0.1,0.2,0.3",
+            "a,b,c,d",
+            "0.1,0.2,0.3,0.4,0.5",
+            "-0.1,0,0.5,0.5",
+            "0,0,1.5,0.5",
+            "0,0,0,0.5",
+            "0.8,0,0.5,0.5",
+            "NaN,0,0.5,0.5",
+        ] {
+            let e = bad.parse::<BoundingBox>().unwrap_err();
+            assert!(e.message.starts_with("mask box"), "{bad}: {}", e.message);
+        }
+        // a Rekognition box overshooting by rounding is accepted
+        assert!("0.5,0.5,0.505,0.5".parse::<BoundingBox>().is_ok());
+        let json: BoundingBox =
+            serde_json::from_str(r#"{"Width":0.5,"Height":0.4,"Left":0.1,"Top":0.2}"#).unwrap();
+        assert_eq!(json.left, 0.1);
+        assert_eq!(json.height, 0.4);
+    }
+
+    #[test]
+    fn labels_become_a_mask_prompt() {
+        let l = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            mask_prompt(&l(&["Laptop", " Computer ", "laptop", ""]), Model::TitanV1).unwrap(),
+            "Laptop, Computer"
+        );
+        let e = mask_prompt(&l(&["", "  "]), Model::TitanV1).unwrap_err();
+        assert!(e.message.starts_with("maskPrompt: no labels"));
+        // boundary: 512 characters pass for Titan, 513 do not; Nova takes 1024
+        let exact = "x".repeat(512);
+        assert_eq!(
+            mask_prompt(&l(&[&exact]), Model::TitanV2).unwrap().len(),
+            512
+        );
+        let over = "x".repeat(513);
+        let e = mask_prompt(&l(&[&over]), Model::TitanV2).unwrap_err();
+        assert_eq!(
+            e.message,
+            "maskPrompt: 513 characters, the limit is 512 for amazon.titan-image-generator-v2:0"
+        );
+        assert!(mask_prompt(&l(&[&"y".repeat(1024)]), Model::NovaCanvas).is_ok());
+        assert!(mask_prompt(&l(&[&"y".repeat(1025)]), Model::NovaCanvas).is_err());
+    }
+
+    #[test]
+    fn mask_boxes_are_black_on_white_in_the_fitted_frame() {
+        // 400x400 -> Titan 512x512, scale 1.28, no padding
+        let img = RgbImage::new(400, 400);
+        let f = fit(&img, Model::TitanV1);
+        assert_eq!(f.image.dimensions(), (512, 512));
+        let b = BoundingBox {
+            left: 0.25,
+            top: 0.5,
+            width: 0.5,
+            height: 0.25,
+        };
+        let m = draw_mask(&[b], &f.transform).unwrap();
+        assert_eq!(m.dimensions(), (512, 512));
+        assert_eq!(*m.get_pixel(127, 300), MASK_REPAINT);
+        assert_eq!(*m.get_pixel(128, 256), MASK_KEEP);
+        assert_eq!(*m.get_pixel(383, 383), MASK_KEEP);
+        assert_eq!(*m.get_pixel(384, 300), MASK_REPAINT);
+        assert_eq!(*m.get_pixel(200, 384), MASK_REPAINT);
+        assert_eq!(*m.get_pixel(0, 0), MASK_REPAINT);
+    }
+
+    #[test]
+    fn mask_boxes_follow_padding_offsets() {
+        // a 4000x400 panorama lands in 1408x640 with bands at top and bottom
+        let img = RgbImage::new(4000, 400);
+        let f = fit(&img, Model::TitanV1);
+        let t = f.transform;
+        assert!(t.offset_y > 0);
+        let whole = BoundingBox {
+            left: 0.0,
+            top: 0.0,
+            width: 1.0,
+            height: 1.0,
+        };
+        let m = draw_mask(&[whole], &t).unwrap();
+        // the padding band is repainted, the original area kept
+        assert_eq!(*m.get_pixel(0, t.offset_y - 1), MASK_REPAINT);
+        assert_eq!(*m.get_pixel(0, t.offset_y), MASK_KEEP);
+        assert_eq!(
+            *m.get_pixel(1407, t.offset_y + t.scaled_height - 1),
+            MASK_KEEP
+        );
+        assert_eq!(
+            *m.get_pixel(1407, t.offset_y + t.scaled_height),
+            MASK_REPAINT
+        );
+        let e = draw_mask(&[], &t).unwrap_err();
+        assert!(e.message.starts_with("maskImage"));
+        let bad = BoundingBox { left: 2.0, ..whole };
+        let e = draw_mask(&[whole, bad], &t).unwrap_err();
+        assert!(e.message.starts_with("mask box 2: left 2"), "{}", e.message);
+    }
+}
