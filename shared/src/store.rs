@@ -48,6 +48,15 @@ pub fn parse_s3_uri(uri: &str) -> Option<(&str, &str)> {
     (!bucket.is_empty()).then_some((bucket, key))
 }
 
+/// An object key as S3 event notifications carry it: URL-encoded, with `+` for spaces.
+pub fn decode_event_key(key: &str) -> Result<String, PipelineError> {
+    urlencoding::decode(&key.replace('+', " "))
+        .map(|k| k.into_owned())
+        .map_err(|_| {
+            PipelineError::invalid_input(format!("{key:?} is not valid URL-encoded UTF-8"))
+        })
+}
+
 /// [`ObjectStore`] on Amazon S3.
 #[derive(Clone, Debug)]
 pub struct S3Store {
@@ -239,6 +248,15 @@ mod memory {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn event_keys_decode() {
+        assert_eq!(decode_event_key("a%2Fb+c%C3%A9").unwrap(), "a/b cé");
+        assert_eq!(
+            decode_event_key("%FF").unwrap_err().kind,
+            ErrorKind::InvalidInput
+        );
+    }
 
     #[test]
     fn s3_uris_parse() {

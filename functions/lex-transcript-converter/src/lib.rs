@@ -156,8 +156,8 @@ impl<S: ObjectStore> Converter<S> {
                     "Records[{i}].s3: bucket.name and object.key are required"
                 )));
             };
-            let key =
-                decode_key(key).map_err(|e| e.context(format!("Records[{i}].s3.object.key")))?;
+            let key = shared::store::decode_event_key(key)
+                .map_err(|e| e.context(format!("Records[{i}].s3.object.key")))?;
             let action = if !name.starts_with("ObjectCreated") {
                 Ok(Action::Ignored {
                     reason: format!("event {name:?} is not ObjectCreated"),
@@ -479,15 +479,6 @@ fn to_bytes(v: &Value) -> Bytes {
     let mut out = serde_json::to_vec_pretty(v).expect("JSON values serialise");
     out.push(b'\n');
     Bytes::from(out)
-}
-
-/// S3 event keys are URL-encoded, with `+` for spaces.
-pub fn decode_key(key: &str) -> Result<String, PipelineError> {
-    urlencoding::decode(&key.replace('+', " "))
-        .map(|k| k.into_owned())
-        .map_err(|_| {
-            PipelineError::invalid_input(format!("{key:?} is not valid URL-encoded UTF-8"))
-        })
 }
 
 #[cfg(test)]

@@ -160,7 +160,10 @@ async fn keys_are_url_decoded() {
     c.store.insert(RAW, "genesys/conv 1/a b.json", r#"{"conversationId":"c1","conversationStartTime":0,"transcripts":[{"phrases":[{"text":"hi","startTimeMs":0}]}]}"#);
     let out = c.handle(event("genesys/conv+1/a+b.json")).await.unwrap();
     assert_eq!(out["results"][0]["action"], "converted");
-    assert_eq!(decode_key("a%2Fb+c%C3%A9").unwrap(), "a/b cé");
+    assert_eq!(
+        shared::store::decode_event_key("a%2Fb+c%C3%A9").unwrap(),
+        "a/b cé"
+    );
 }
 
 #[tokio::test]
