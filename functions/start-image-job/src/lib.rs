@@ -25,6 +25,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use shared::config::{parse_or, prefix_or, required, ConfigError, Source};
 use shared::image::{BoundingBox, GenerationOptions, Model, OutPaintingMode, Quality};
+/// The items this function writes are `generate-background` events; the types are shared.
+pub use shared::image::{ImageItem, Job, MaskBox};
 use shared::metrics::Metrics;
 use shared::store::{s3_uri, ObjectStore};
 use shared::PipelineError;
@@ -137,49 +139,6 @@ pub struct Manifest {
     pub seed: Option<u64>,
     #[serde(default)]
     pub images: Option<Vec<ImageItem>>,
-}
-
-/// The job settings of every item (`generate_background::Job`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Job {
-    pub job_id: String,
-    pub prompt: String,
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub negative_prompt: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub mode: Option<OutPaintingMode>,
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub model: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub number_of_images: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub quality: Option<Quality>,
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub cfg_scale: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub seed: Option<u64>,
-}
-
-/// One image and what to keep of it (`generate_background::ImageItem`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct ImageItem {
-    pub key: String,
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub labels: Option<Vec<String>>,
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub mask_boxes: Option<Vec<MaskBox>>,
-}
-
-/// A box to keep, as fractions of the image (`generate_background::MaskBox`).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct MaskBox {
-    pub left: f64,
-    pub top: f64,
-    pub width: f64,
-    pub height: f64,
 }
 
 /// One Distributed Map item: the event `generate-background` takes.

@@ -38,6 +38,7 @@ pub mod fit;
 pub mod input;
 pub mod mask;
 pub mod request;
+pub mod task;
 
 pub use fit::{fit, target_size, Fitted, Transform};
 pub use input::{check_input, decode, sniff_format, ImageFormat};
@@ -46,6 +47,7 @@ pub use request::{
     build_request, encode_png, BuiltRequest, GenerationOptions, ImageGenerationConfig,
     OutPaintingMode, OutPaintingParams, OutpaintingJob, OutpaintingRequest, Quality,
 };
+pub use task::{ImageItem, ImageTask, Job, MaskBox, MAX_JOB_ID_CHARS};
 
 use crate::PipelineError;
 
