@@ -269,7 +269,7 @@ mod tests {
     use image::Rgb;
 
     const FIXTURE: &str =
-        include_str!("../../../../shared/formats/titan_outpainting_request_from_sample.json");
+        include_str!("../../../events/bedrock/titan_outpainting_request_from_sample.json");
 
     fn png(w: u32, h: u32) -> Vec<u8> {
         encode_png(&RgbImage::from_fn(w, h, |x, y| {
