@@ -7,6 +7,7 @@
 //! * [`metrics`]: CloudWatch Embedded Metric Format.
 //! * [`error`]: the error type whose Lambda `errorType` tells retryable from permanent failures.
 //! * [`store`]: object storage (S3) behind a small trait, so handlers test without a network.
+//! * [`s3_event`]: S3 event notifications: the bucket and decoded key of each record.
 //! * [`runtime`]: runs a handler under the Lambda runtime with logging context and error mapping.
 //! * [`transcript`]: Genesys Cloud transcript -> Lex V2 automated chatbot designer conversion.
 //! * `image` (cargo feature `images`): Bedrock Titan / Nova Canvas OUTPAINTING requests: input
@@ -20,6 +21,7 @@ pub mod image;
 pub mod logging;
 pub mod metrics;
 pub mod runtime;
+pub mod s3_event;
 pub mod store;
 pub mod transcript;
 

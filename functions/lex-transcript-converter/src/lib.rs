@@ -123,9 +123,7 @@ impl<S: ObjectStore> Converter<S> {
     pub async fn handle(&self, event: Value) -> Result<Value, PipelineError> {
         let mut metrics = Metrics::from_env();
         let result = if event.get("Records").is_some() {
-            let event: S3Event = serde_json::from_value(event).map_err(|e| {
-                PipelineError::invalid_input(format!("event: not an S3 notification: {e}"))
-            })?;
+            let event = shared::s3_event::parse(event)?;
             self.handle_s3(event, &mut metrics).await
         } else if let Some(b) = event.get("backfill") {
             let b: Backfill = serde_json::from_value(b.clone())
@@ -148,25 +146,17 @@ impl<S: ObjectStore> Converter<S> {
         let mut results = Vec::with_capacity(event.records.len());
         let mut first_error = None;
         for (i, record) in event.records.iter().enumerate() {
-            let name = record.event_name.as_deref().unwrap_or_default();
-            let bucket = record.s3.bucket.name.as_deref();
-            let key = record.s3.object.key.as_deref();
-            let (Some(bucket), Some(key)) = (bucket, key) else {
-                return Err(PipelineError::invalid_input(format!(
-                    "Records[{i}].s3: bucket.name and object.key are required"
-                )));
-            };
-            let key = shared::store::decode_event_key(key)
-                .map_err(|e| e.context(format!("Records[{i}].s3.object.key")))?;
-            let action = if !name.starts_with("ObjectCreated") {
+            let object = shared::s3_event::object(i, record)?;
+            let (bucket, key) = (object.bucket, object.key.as_str());
+            let action = if !object.is_created() {
                 Ok(Action::Ignored {
-                    reason: format!("event {name:?} is not ObjectCreated"),
+                    reason: format!("event {:?} is not ObjectCreated", object.event_name),
                 })
             } else {
-                self.on_object(bucket, &key, metrics).await
+                self.on_object(bucket, key, metrics).await
             };
             match action {
-                Ok(a) => results.push(report(bucket, &key, &a)),
+                Ok(a) => results.push(report(bucket, key, &a)),
                 Err(e) => {
                     tracing::error!(key = %key, error_type = e.kind.error_type(), "conversion failed: {}", e.message);
                     metrics.count("ConversionErrors");

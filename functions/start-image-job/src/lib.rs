@@ -19,7 +19,6 @@
 use std::collections::HashSet;
 use std::future::Future;
 
-use aws_lambda_events::s3::S3Event;
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -607,32 +606,21 @@ impl<S: ObjectStore, T: JobTable, X: Executions> Starter<S, T, X> {
     }
 
     async fn handle_s3(&self, event: Value, metrics: &mut Metrics) -> Result<Value, PipelineError> {
-        let event: S3Event = serde_json::from_value(event).map_err(|e| {
-            PipelineError::invalid_input(format!("event: not an S3 notification: {e}"))
-        })?;
+        let event = shared::s3_event::parse(event)?;
         let mut results = Vec::with_capacity(event.records.len());
         let mut first_error = None;
         for (i, record) in event.records.iter().enumerate() {
-            let name = record.event_name.as_deref().unwrap_or_default();
-            let (Some(bucket), Some(key)) = (
-                record.s3.bucket.name.as_deref(),
-                record.s3.object.key.as_deref(),
-            ) else {
-                return Err(PipelineError::invalid_input(format!(
-                    "Records[{i}].s3: bucket.name and object.key are required"
-                )));
-            };
-            let key = shared::store::decode_event_key(key)
-                .map_err(|e| e.context(format!("Records[{i}].s3.object.key")))?;
-            let action = if !name.starts_with("ObjectCreated") {
+            let object = shared::s3_event::object(i, record)?;
+            let (bucket, key) = (object.bucket, object.key.as_str());
+            let action = if !object.is_created() {
                 Ok(Action::Ignored {
-                    reason: format!("event {name:?} is not ObjectCreated"),
+                    reason: format!("event {:?} is not ObjectCreated", object.event_name),
                 })
             } else {
-                self.on_manifest(bucket, &key, metrics).await
+                self.on_manifest(bucket, key, metrics).await
             };
             match action {
-                Ok(a) => results.push(a.to_json(&s3_uri(bucket, &key))),
+                Ok(a) => results.push(a.to_json(&s3_uri(bucket, key))),
                 Err(e) => {
                     tracing::error!(key = %key, error_type = e.kind.error_type(), "job start failed: {}", e.message);
                     metrics.count("JobStartErrors");
