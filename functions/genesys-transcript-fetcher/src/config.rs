@@ -153,22 +153,10 @@ mod tests {
         pairs
     }
 
-    /// A `Vec` of pairs as a source (the shared crate implements `Source` for arrays only).
-    struct Pairs(Vec<(&'static str, &'static str)>);
-
-    impl Source for Pairs {
-        fn get(&self, name: &str) -> Option<String> {
-            self.0
-                .iter()
-                .find(|(k, _)| *k == name)
-                .map(|(_, v)| (*v).to_owned())
-        }
-    }
-
     fn load<const N: usize>(
         extra: [(&'static str, &'static str); N],
     ) -> Result<Config, ConfigError> {
-        Config::from_source(&Pairs(with(extra)))
+        Config::from_source(&with(extra).as_slice())
     }
 
     #[test]
