@@ -23,7 +23,7 @@
 #   LOCALCLOUD_FUNCTIONS_MANIFEST=Cargo.toml   the Cargo project whose binaries are served as
 #                                   functions (default: this workspace)
 #   LOCALCLOUD_SKIP_BUILD=1         do not run cargo build first
-#   LOCALCLOUD_WARMUP=0             do not warm the routed functions up
+#   LOCALCLOUD_WARMUP=0             do not warm the functions up (routed or invoked by state machines)
 #   LOCALCLOUD_RELOAD=1             rebuild/restart functions when their sources change
 #                                   (default off: `restart` picks up edits)
 #   LOCALCLOUD_KEEP_ON_FAILURE=1    leave services running when `up` fails (for debugging)
@@ -213,7 +213,11 @@ function_packages() {
 
 # Names of the functions the relay routes to.
 routed_functions() {
-    sed -n 's/.*"function" *: *"\([^"]*\)".*/\1/p' "$ROUTES" | sort -u
+    {
+        sed -n 's/.*"function" *: *"\([^"]*\)".*/\1/p' "$ROUTES"
+        # Functions the state machines invoke (their ARNs in the substitutions of resources.json).
+        sed -n 's/.*"arn:aws:lambda:[^"]*:function:\([^":]*\)".*/\1/p' "$ROOT/$RESOURCES"
+    } | sort -u
 }
 
 build() {

@@ -9,6 +9,10 @@
 //! - [`bedrock`]: Bedrock Runtime `InvokeModel` for the Titan Image Generator G1 (v1, v2) and
 //!   Nova Canvas OUTPAINTING task, validating requests as the service does and answering real
 //!   PNGs, plus an admin API under `/_emulator/bedrock`.
+//! - [`personalize`]: Amazon Personalize Events (`PutEvents`, `PutUsers`, `PutItems`) and Runtime
+//!   (`GetRecommendations`, `GetPersonalizedRanking`), validating requests against the service
+//!   models and recommending from the events received, plus an admin API under
+//!   `/_emulator/personalize`.
 //!
 //! The server speaks the real wire protocols so production clients run unchanged, pointed at it
 //! by endpoint URL. Every request is logged as one structured line (method, path, status,
@@ -21,6 +25,7 @@ pub mod bedrock;
 pub mod clock;
 pub mod genesys;
 mod ids;
+pub mod personalize;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -51,14 +56,18 @@ pub struct Config {
 ///
 /// Loads the fixtures named in `config`, so a bad fixture fails here, before anything listens.
 /// Bedrock runs with [`bedrock::Config::default`]: it has no settings yet, and adding a field to
-/// [`Config`] would break the struct literals other crates' tests build it with.
+/// [`Config`] would break the struct literals other crates' tests build it with. Personalize
+/// likewise starts from [`personalize::Config::default`] (accept any tracking id, dataset or
+/// campaign; no seed items); its admin API (`PUT /_emulator/personalize/config`) changes that.
 pub fn build_app(config: &Config, public_url: &str) -> anyhow::Result<Router> {
     let genesys = genesys::GenesysService::new(config.genesys.clone(), public_url)
         .context("starting the Genesys Cloud emulator")?;
     let bedrock = bedrock::BedrockService::new(bedrock::Config::default());
+    let personalize = personalize::PersonalizeService::new(personalize::Config::default());
     Ok(Router::new()
         .merge(genesys::router(genesys))
         .merge(bedrock::router(bedrock))
+        .merge(personalize::router(personalize))
         .fallback(no_route)
         .layer(middleware::from_fn(log_request)))
 }

@@ -1,7 +1,9 @@
 //! `bootstrap`: creates the local copies of the stack's resources in moto, idempotently
 //! (what `sam deploy` creates in AWS): SQS queues (with redrive policies), S3 buckets with
 //! ObjectCreated notifications to SQS, EventBridge buses, rules and SQS targets, and
-//! Secrets Manager secrets. Rerunning it changes nothing that is already right, re-applies
+//! Secrets Manager secrets, DynamoDB tables (with TTL), SNS topics with SQS subscriptions, and
+//! Step Functions state machines from the ASL files in `statemachines/` (placeholders filled as
+//! `DefinitionSubstitutions` does). Rerunning it changes nothing that is already right, re-applies
 //! notification configurations, rules and targets, and resets secrets to their demo values.
 //!
 //! moto gap worked around here: moto refuses `/` in rule and PutEvents bus names (it keeps
@@ -21,7 +23,12 @@ use aws_sdk_s3::types::{
 };
 use aws_sdk_sqs::types::QueueAttributeName;
 
-use crate::config::{BucketSpec, EventBusSpec, QueueSpec, Resources, SecretSpec};
+use std::path::Path;
+
+use crate::config::{
+    substitute, BucketSpec, EventBusSpec, QueueSpec, Resources, SecretSpec, StateMachineSpec,
+    TableSpec, TopicSpec,
+};
 
 /// The AWS clients bootstrap needs, all built from one SDK config.
 pub struct Clients {
@@ -29,6 +36,9 @@ pub struct Clients {
     pub sqs: aws_sdk_sqs::Client,
     pub events: aws_sdk_eventbridge::Client,
     pub secrets: aws_sdk_secretsmanager::Client,
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub sns: aws_sdk_sns::Client,
+    pub sfn: aws_sdk_sfn::Client,
 }
 
 impl Clients {
@@ -42,13 +52,22 @@ impl Clients {
             sqs: aws_sdk_sqs::Client::new(sdk),
             events: aws_sdk_eventbridge::Client::new(sdk),
             secrets: aws_sdk_secretsmanager::Client::new(sdk),
+            dynamodb: aws_sdk_dynamodb::Client::new(sdk),
+            sns: aws_sdk_sns::Client::new(sdk),
+            sfn: aws_sdk_sfn::Client::new(sdk),
         }
     }
 }
 
 /// Creates or updates everything in `resources`. `account` is the account of the partner
-/// event sources (moto's default account).
-pub async fn run(resources: &Resources, clients: &Clients, account: &str) -> anyhow::Result<()> {
+/// event sources (moto's default account); `dir` is where `resources.json` is (state machine
+/// files are relative to it).
+pub async fn run(
+    resources: &Resources,
+    clients: &Clients,
+    account: &str,
+    dir: &Path,
+) -> anyhow::Result<()> {
     let mut queue_arns = HashMap::new();
     for queue in &resources.queues {
         let (url, arn) = ensure_queue(&clients.sqs, queue).await?;
@@ -72,6 +91,160 @@ pub async fn run(resources: &Resources, clients: &Clients, account: &str) -> any
     }
     for secret in &resources.secrets {
         ensure_secret(&clients.secrets, secret).await?;
+    }
+    for table in &resources.tables {
+        ensure_table(&clients.dynamodb, table).await?;
+    }
+    for topic in &resources.topics {
+        ensure_topic(&clients.sns, topic, &arn_of).await?;
+    }
+    for machine in &resources.state_machines {
+        ensure_state_machine(&clients.sfn, machine, account, dir).await?;
+    }
+    Ok(())
+}
+
+async fn ensure_table(dynamodb: &aws_sdk_dynamodb::Client, spec: &TableSpec) -> anyhow::Result<()> {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+        TimeToLiveSpecification,
+    };
+    let mut create = dynamodb
+        .create_table()
+        .table_name(&spec.name)
+        .billing_mode(BillingMode::PayPerRequest);
+    let keys = std::iter::once((&spec.partition_key, KeyType::Hash))
+        .chain(spec.sort_key.iter().map(|k| (k, KeyType::Range)));
+    for (key, kind) in keys {
+        create = create
+            .attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name(&key.name)
+                    .attribute_type(ScalarAttributeType::from(key.kind.as_str()))
+                    .build()?,
+            )
+            .key_schema(
+                KeySchemaElement::builder()
+                    .attribute_name(&key.name)
+                    .key_type(kind)
+                    .build()?,
+            );
+    }
+    match create.send().await {
+        Ok(_) => println!("table   {} (created)", spec.name),
+        Err(e) if e.code() == Some("ResourceInUseException") => {
+            println!("table   {} (exists)", spec.name)
+        }
+        Err(e) => return Err(e).with_context(|| format!("create_table {}", spec.name)),
+    }
+    if let Some(attribute) = &spec.ttl_attribute {
+        dynamodb
+            .update_time_to_live()
+            .table_name(&spec.name)
+            .time_to_live_specification(
+                TimeToLiveSpecification::builder()
+                    .attribute_name(attribute)
+                    .enabled(true)
+                    .build()?,
+            )
+            .send()
+            .await
+            .with_context(|| format!("update_time_to_live {}", spec.name))?;
+        println!("        ttl on {attribute}");
+    }
+    Ok(())
+}
+
+async fn ensure_topic(
+    sns: &aws_sdk_sns::Client,
+    spec: &TopicSpec,
+    arn_of: &dyn Fn(&str) -> anyhow::Result<String>,
+) -> anyhow::Result<()> {
+    // CreateTopic is idempotent for the same name and attributes.
+    let arn = sns
+        .create_topic()
+        .name(&spec.name)
+        .send()
+        .await
+        .with_context(|| format!("create_topic {}", spec.name))?
+        .topic_arn()
+        .unwrap_or_default()
+        .to_owned();
+    println!("topic   {} ({arn})", spec.name);
+    let existing: Vec<String> = sns
+        .list_subscriptions_by_topic()
+        .topic_arn(&arn)
+        .send()
+        .await
+        .with_context(|| format!("list_subscriptions_by_topic {}", spec.name))?
+        .subscriptions()
+        .iter()
+        .filter_map(|s| s.endpoint().map(str::to_owned))
+        .collect();
+    for sub in &spec.subscriptions {
+        let queue_arn = arn_of(&sub.queue)?;
+        if existing.contains(&queue_arn) {
+            continue;
+        }
+        let mut subscribe = sns
+            .subscribe()
+            .topic_arn(&arn)
+            .protocol("sqs")
+            .endpoint(&queue_arn);
+        if sub.raw {
+            subscribe = subscribe.attributes("RawMessageDelivery", "true");
+        }
+        subscribe
+            .send()
+            .await
+            .with_context(|| format!("subscribe {} -> {}", spec.name, sub.queue))?;
+        println!("        -> queue {}", sub.queue);
+    }
+    Ok(())
+}
+
+async fn ensure_state_machine(
+    sfn: &aws_sdk_sfn::Client,
+    spec: &StateMachineSpec,
+    account: &str,
+    dir: &Path,
+) -> anyhow::Result<()> {
+    let path = dir.join(&spec.definition_file);
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let definition = substitute(&text, &spec.substitutions)
+        .with_context(|| format!("filling the placeholders of {}", path.display()))?;
+    serde_json::from_str::<serde_json::Value>(&definition)
+        .with_context(|| format!("{} is not JSON once filled", path.display()))?;
+    // moto does not check the role; the stack's role is in template.yaml.
+    let role = format!("arn:aws:iam::{account}:role/{}-role", spec.name);
+    let created = sfn
+        .create_state_machine()
+        .name(&spec.name)
+        .definition(&definition)
+        .role_arn(&role)
+        .send()
+        .await;
+    match created {
+        Ok(out) => println!("states  {} ({})", spec.name, out.state_machine_arn()),
+        Err(e) if e.code() == Some("StateMachineAlreadyExists") => {
+            let arn = format!(
+                "arn:aws:states:{}:{account}:stateMachine:{}",
+                sfn.config()
+                    .region()
+                    .map(|r| r.to_string())
+                    .unwrap_or_else(|| "us-east-1".into()),
+                spec.name
+            );
+            sfn.update_state_machine()
+                .state_machine_arn(&arn)
+                .definition(&definition)
+                .send()
+                .await
+                .with_context(|| format!("update_state_machine {}", spec.name))?;
+            println!("states  {} (definition updated)", spec.name);
+        }
+        Err(e) => return Err(e).with_context(|| format!("create_state_machine {}", spec.name)),
     }
     Ok(())
 }

@@ -34,6 +34,12 @@ pub struct Resources {
     pub event_buses: Vec<EventBusSpec>,
     #[serde(default)]
     pub secrets: Vec<SecretSpec>,
+    #[serde(default)]
+    pub tables: Vec<TableSpec>,
+    #[serde(default)]
+    pub topics: Vec<TopicSpec>,
+    #[serde(default)]
+    pub state_machines: Vec<StateMachineSpec>,
 }
 
 /// An SQS queue. `attributes` are SQS attribute names and values (`VisibilityTimeout`, ...);
@@ -124,6 +130,83 @@ impl SecretSpec {
             other => other.to_string(),
         }
     }
+}
+
+/// A DynamoDB table (on-demand), with an optional TTL attribute.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TableSpec {
+    pub name: String,
+    pub partition_key: KeySpec,
+    #[serde(default)]
+    pub sort_key: Option<KeySpec>,
+    #[serde(default)]
+    pub ttl_attribute: Option<String>,
+}
+
+/// A key attribute: name and type (`S`, `N` or `B`).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct KeySpec {
+    pub name: String,
+    #[serde(rename = "type", default = "default_key_type")]
+    pub kind: String,
+}
+
+fn default_key_type() -> String {
+    "S".into()
+}
+
+/// An SNS topic and its SQS subscriptions (queues by name; `raw` = raw message delivery).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TopicSpec {
+    pub name: String,
+    #[serde(default)]
+    pub subscriptions: Vec<SubscriptionSpec>,
+}
+
+/// An SQS subscription of a topic.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SubscriptionSpec {
+    pub queue: String,
+    #[serde(default)]
+    pub raw: bool,
+}
+
+/// A Step Functions state machine from an ASL file, with `${Name}` placeholders filled from
+/// `substitutions` as CloudFormation's `DefinitionSubstitutions` does. `definitionFile` is
+/// relative to the directory of `resources.json`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StateMachineSpec {
+    pub name: String,
+    pub definition_file: String,
+    #[serde(default)]
+    pub substitutions: BTreeMap<String, String>,
+}
+
+/// Fills `${Name}` placeholders of an ASL definition. Every placeholder must have a value
+/// (an unfilled one would reach Step Functions as literal text).
+pub fn substitute(definition: &str, values: &BTreeMap<String, String>) -> anyhow::Result<String> {
+    let mut out = String::with_capacity(definition.len());
+    let mut rest = definition;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let end = after
+            .find('}')
+            .with_context(|| format!("unterminated placeholder at {:?}", &rest[start..]))?;
+        let name = &after[..end];
+        let value = values
+            .get(name)
+            .with_context(|| format!("no substitution for ${{{name}}}"))?;
+        out.push_str(value);
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
 }
 
 // ------------------------------------------------------------------------------------- routes
@@ -320,6 +403,32 @@ mod tests {
             if let Some(dlq) = &r.on_failure {
                 assert!(queues.contains(&dlq.as_str()), "{dlq}");
             }
+        }
+    }
+
+    #[test]
+    fn substitutions_fill_every_placeholder() {
+        let values: BTreeMap<String, String> = [("A", "1"), ("Fn", "arn:x")]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        assert_eq!(
+            substitute(r#"{"a":"${A}","f":"${Fn}","s":"$.x"}"#, &values).unwrap(),
+            r#"{"a":"1","f":"arn:x","s":"$.x"}"#
+        );
+        let err = substitute("${Missing}", &values).unwrap_err();
+        assert!(err.to_string().contains("${Missing}"), "{err}");
+        assert!(substitute("${A", &values).is_err());
+    }
+
+    #[test]
+    fn shipped_state_machines_have_every_substitution() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let resources: Resources = load(&dir.join("resources.json")).unwrap();
+        for sm in &resources.state_machines {
+            let text = std::fs::read_to_string(dir.join(&sm.definition_file)).unwrap();
+            let filled = substitute(&text, &sm.substitutions).unwrap();
+            let _: serde_json::Value = serde_json::from_str(&filled).unwrap();
         }
     }
 }

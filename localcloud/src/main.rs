@@ -135,14 +135,16 @@ async fn main() -> anyhow::Result<()> {
             relay::run(routes, aws_sdk_sqs::Client::new(&sdk), &endpoint).await
         }
         Command::Bootstrap { resources, account } => {
-            let resources: config::Resources = config::load(&resources)?;
+            let resources_path = resources;
+            let resources: config::Resources = config::load(&resources_path)?;
             let sdk = sdk_config().await;
             println!(
                 "bootstrapping {} at {}",
                 resources_summary(&resources),
                 sdk.endpoint_url().unwrap_or("(AWS default endpoints)")
             );
-            bootstrap::run(&resources, &bootstrap::Clients::new(&sdk), &account).await?;
+            let dir = resources_path_dir(&resources_path);
+            bootstrap::run(&resources, &bootstrap::Clients::new(&sdk), &account, &dir).await?;
             println!("bootstrap done");
             Ok(())
         }
@@ -174,11 +176,14 @@ async fn sdk_config() -> aws_config::SdkConfig {
 
 fn resources_summary(r: &config::Resources) -> String {
     format!(
-        "{} queue(s), {} bucket(s), {} event bus(es), {} secret(s)",
+        "{} queue(s), {} bucket(s), {} event bus(es), {} secret(s), {} table(s), {} topic(s), {} state machine(s)",
         r.queues.len(),
         r.buckets.len(),
         r.event_buses.len(),
-        r.secrets.len()
+        r.secrets.len(),
+        r.tables.len(),
+        r.topics.len(),
+        r.state_machines.len()
     )
 }
 
@@ -201,5 +206,13 @@ pub(crate) async fn shutdown_signal() {
     tokio::select! {
         _ = ctrl_c => {}
         _ = terminate => {}
+    }
+}
+
+/// The directory of `resources.json` (relative paths in it start there).
+fn resources_path_dir(path: &std::path::Path) -> std::path::PathBuf {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
     }
 }

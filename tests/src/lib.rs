@@ -26,6 +26,7 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 
 pub mod events;
 pub mod genesys;
+pub mod images;
 pub mod lex;
 pub mod poll;
 pub mod s3;

@@ -5,7 +5,7 @@
 //! accepts, `maskPrompt` from labels or a `maskImage` drawn from boxes), invokes the model
 //! through [`ImageModel`] (Bedrock Runtime InvokeModel; the SDK retries throttling with
 //! exponential backoff), and saves every returned image as PNG at
-//! `<OUTPUT_PREFIX><jobId>/<image key without extension>/<index>.png` in `OUTPUT_BUCKET`.
+//! `<GENERATED_PREFIX><jobId>/<image key without extension>/<index>.png` in `GENERATED_BUCKET`.
 //! Keys depend only on the event, so a retried task overwrites its earlier outputs.
 //!
 //! The returned payload names the outputs only (state payloads are capped at 256 KiB): image
@@ -45,9 +45,9 @@ pub const DEFAULT_MAX_ATTEMPTS: u32 = 6;
 pub struct Config {
     /// `UPLOAD_BUCKET` (required): where the source images are.
     pub upload_bucket: String,
-    /// `OUTPUT_BUCKET` (required): where generated images go.
+    /// `GENERATED_BUCKET` (required): where generated images go.
     pub output_bucket: String,
-    /// `OUTPUT_PREFIX` (default `generated/`).
+    /// `GENERATED_PREFIX` (default `generated/`).
     pub output_prefix: String,
     /// `MODEL_ID` (default [`DEFAULT_MODEL_ID`]): a model id, inference profile id or ARN of
     /// Titan Image Generator v1/v2 or Nova Canvas. The event's `job.model` overrides it.
@@ -60,8 +60,8 @@ pub struct Config {
 impl Config {
     pub fn from_source(src: &impl Source) -> Result<Self, ConfigError> {
         let upload_bucket = required(src, "UPLOAD_BUCKET")?;
-        let output_bucket = required(src, "OUTPUT_BUCKET")?;
-        let output_prefix = prefix_or(src, "OUTPUT_PREFIX", "generated/", true)?;
+        let output_bucket = required(src, "GENERATED_BUCKET")?;
+        let output_prefix = prefix_or(src, "GENERATED_PREFIX", "generated/", true)?;
         let model_id = optional(src, "MODEL_ID").unwrap_or_else(|| DEFAULT_MODEL_ID.to_owned());
         Model::from_id(&model_id).map_err(|e| ConfigError::new("MODEL_ID", e.message))?;
         let bedrock_max_attempts = parse_or(src, "BEDROCK_MAX_ATTEMPTS", DEFAULT_MAX_ATTEMPTS)?;

@@ -69,7 +69,7 @@ impl ImageModel for FakeModel {
 }
 
 fn config(extra: &[(&str, &str)]) -> Config {
-    let mut vars = vec![("UPLOAD_BUCKET", UPLOAD), ("OUTPUT_BUCKET", OUT)];
+    let mut vars = vec![("UPLOAD_BUCKET", UPLOAD), ("GENERATED_BUCKET", OUT)];
     vars.extend_from_slice(extra);
     Config::from_source(&vars.as_slice()).unwrap()
 }
@@ -116,25 +116,25 @@ fn config_defaults_and_names_variables() {
     assert_eq!(c.output_prefix, "generated/");
     assert_eq!(c.model_id, DEFAULT_MODEL_ID);
     assert_eq!(c.bedrock_max_attempts, 6);
-    let err = Config::from_source(&[("OUTPUT_BUCKET", "o")]).unwrap_err();
+    let err = Config::from_source(&[("GENERATED_BUCKET", "o")]).unwrap_err();
     assert_eq!(err.name, "UPLOAD_BUCKET");
     let err = Config::from_source(&[("UPLOAD_BUCKET", "u")]).unwrap_err();
-    assert_eq!(err.name, "OUTPUT_BUCKET");
+    assert_eq!(err.name, "GENERATED_BUCKET");
     let err = Config::from_source(&[
         ("UPLOAD_BUCKET", "u"),
-        ("OUTPUT_BUCKET", "o"),
+        ("GENERATED_BUCKET", "o"),
         ("MODEL_ID", "anthropic.claude-v2"),
     ])
     .unwrap_err();
     assert_eq!(err.name, "MODEL_ID");
     let err = Config::from_source(&[
         ("UPLOAD_BUCKET", "u"),
-        ("OUTPUT_BUCKET", "o"),
+        ("GENERATED_BUCKET", "o"),
         ("BEDROCK_MAX_ATTEMPTS", "many"),
     ])
     .unwrap_err();
     assert_eq!(err.name, "BEDROCK_MAX_ATTEMPTS");
-    let c = config(&[("OUTPUT_PREFIX", "/out"), ("BEDROCK_MAX_ATTEMPTS", "3")]);
+    let c = config(&[("GENERATED_PREFIX", "/out"), ("BEDROCK_MAX_ATTEMPTS", "3")]);
     assert_eq!(c.output_prefix, "out/");
     assert_eq!(c.bedrock_max_attempts, 3);
 }

@@ -1,0 +1,409 @@
+//! The Personalize Runtime API (restJson1, botocore `personalize-runtime/2018-05-22`):
+//!
+//! - `POST /recommendations` (GetRecommendations): `{"campaignArn"? | "recommenderArn"?,
+//!   "userId"?, "itemId"?, "numResults"?, "context"?, "filterArn"?, "filterValues"?,
+//!   "metadataColumns"?, "promotions"?}` → `{"itemList": [{"itemId", "score", "metadata"?}],
+//!   "recommendationId"}`
+//! - `POST /personalize-ranking` (GetPersonalizedRanking): `{"campaignArn", "inputList",
+//!   "userId", "context"?, "filterArn"?, "filterValues"?, "metadataColumns"?}` →
+//!   `{"personalizedRanking": [{"itemId", "score"?}], "recommendationId"}`
+//!
+//! Checked: the model constraints (ARNs at most 256 characters matching
+//! `arn:([a-z\d-]+):personalize:.*:.*:.+`; `userId`, `itemId` at most 256; `numResults` at least
+//! 0; `context` at most 150 entries, keys `[A-Za-z\d_]+` of at most 150, values at most 1000;
+//! `filterValues` at most 25 entries, keys `[A-Za-z0-9_]+` of at most 50, values at most 1000;
+//! `metadataColumns` one entry of at most 99 column names of at most 150; `promotions` at most one,
+//! `name` 1-63 `^[a-zA-Z0-9][a-zA-Z0-9\-_]*`, `percentPromotedItems` 1-100), then what the API
+//! reference states: exactly one of `campaignArn` / `recommenderArn`; `numResults` at most 500,
+//! 50 when `metadataColumns` is given (default 25); `inputList` at most 500 items, 50 with
+//! metadata; at most 10 metadata columns, under the key `ITEMS`. The emulator cannot know a
+//! campaign's recipe, so GetRecommendations takes a `userId` (USER_PERSONALIZATION), an `itemId`
+//! (RELATED_ITEMS) or both, and refuses neither. `numResults: 0` answers an empty list.
+//!
+//! `context`, `filterArn`, `filterValues` and `promotions` are checked and then ignored: no
+//! filtering or promotion happens. `metadataColumns` returns, per item, the `PutItems`
+//! properties whose key in SCREAMING_SNAKE_CASE (`numberOfRatings` → `NUMBER_OF_RATINGS`) is a
+//! requested column, as strings.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::response::Response;
+use serde_json::{json, Map, Value};
+
+use super::error::ApiError;
+use super::recommend::{self, Model, Scored};
+use super::validate::{parse_body, utf16_len, Obj, Violations};
+use super::{answer, now_rfc3339, Inner, Operation, PersonalizeService, LOG_CAPACITY};
+
+/// `numResults` when the request has none.
+pub const DEFAULT_NUM_RESULTS: i64 = 25;
+/// Largest `numResults` / `inputList`.
+pub const MAX_RESULTS: i64 = 500;
+/// Largest `numResults` / `inputList` when metadata is requested.
+pub const MAX_RESULTS_WITH_METADATA: i64 = 50;
+/// Most metadata columns per request.
+pub const MAX_METADATA_COLUMNS: usize = 10;
+
+/// `POST /recommendations`.
+pub async fn get_recommendations(
+    State(service): State<PersonalizeService>,
+    body: Bytes,
+) -> Response {
+    answer(&service, Operation::GetRecommendations, |inner| {
+        let request = parse_body(&body)?;
+        let root = Obj::root(&request);
+        let mut v = Violations::default();
+        let campaign = root.arn(&mut v, "campaignArn", false);
+        let recommender = root.arn(&mut v, "recommenderArn", false);
+        let item_id = root.string(&mut v, "itemId", false, 0, Some(256));
+        let user_id = root.string(&mut v, "userId", false, 0, Some(256));
+        let num_results = root.integer(&mut v, "numResults", 0, None);
+        let columns = common_members(&root, &mut v);
+        if let Some(promotions) = root.list(&mut v, "promotions", false, 0, Some(1)) {
+            for (path, value) in &promotions {
+                if let Some(p) = Obj::at(&mut v, path, value) {
+                    check_promotion(&p, &mut v);
+                }
+            }
+        }
+        v.into_result()?;
+        let columns = columns?;
+
+        let arn = match (campaign, recommender) {
+            (Some(arn), None) | (None, Some(arn)) => arn,
+            (Some(_), Some(_)) => {
+                return Err(ApiError::invalid_input(
+                    "Provide either a campaignArn or a recommenderArn, not both.",
+                ))
+            }
+            (None, None) => {
+                return Err(ApiError::invalid_input(
+                    "Provide a campaignArn or a recommenderArn.",
+                ))
+            }
+        };
+        let max = max_results(&columns);
+        let n = num_results.unwrap_or(DEFAULT_NUM_RESULTS);
+        if n > max {
+            return Err(ApiError::invalid_input(format!(
+                "numResults must be less than or equal to {max}{}.",
+                if columns.is_some() {
+                    " when metadataColumns is given"
+                } else {
+                    ""
+                }
+            )));
+        }
+        check_solution(inner, arn)?;
+        let user_id = user_id.filter(|s| !s.is_empty());
+        let item_id = item_id.filter(|s| !s.is_empty());
+        if user_id.is_none() && item_id.is_none() {
+            return Err(ApiError::invalid_input(
+                "A userId (USER_PERSONALIZATION and most recommenders) or an itemId (RELATED_ITEMS) is required.",
+            ));
+        }
+
+        let model = Model::build(inner.interactions(), &inner.config.event_type_weights);
+        let catalogue = inner.catalogue();
+        let n = usize::try_from(n).unwrap_or(0);
+        let items = recommend::recommend(&model, &catalogue, user_id, item_id, n);
+        let recommendation_id = inner.next_recommendation_id();
+        remember(
+            inner,
+            json!({
+                "operation": Operation::GetRecommendations.name(),
+                "campaignArn": campaign,
+                "recommenderArn": recommender,
+                "userId": user_id,
+                "itemId": item_id,
+                "numResults": n,
+                "recommendationId": recommendation_id,
+                "itemIds": items.iter().map(|s| s.item_id.as_str()).collect::<Vec<_>>(),
+            }),
+        );
+        Ok(Some(
+            json!({
+                "itemList": predicted(inner, &items, columns.as_deref()),
+                "recommendationId": recommendation_id,
+            })
+            .to_string(),
+        ))
+    })
+}
+
+/// `POST /personalize-ranking`.
+pub async fn get_personalized_ranking(
+    State(service): State<PersonalizeService>,
+    body: Bytes,
+) -> Response {
+    answer(&service, Operation::GetPersonalizedRanking, |inner| {
+        let request = parse_body(&body)?;
+        let root = Obj::root(&request);
+        let mut v = Violations::default();
+        let campaign = root.arn(&mut v, "campaignArn", true);
+        let input = root.strings(&mut v, "inputList", true, 0, None, 0, Some(256));
+        let user_id = root.string(&mut v, "userId", true, 0, Some(256));
+        let columns = common_members(&root, &mut v);
+        v.into_result()?;
+        let columns = columns?;
+        let (Some(campaign), Some(input), Some(user_id)) = (campaign, input, user_id) else {
+            unreachable!("required members were checked");
+        };
+        let max = max_results(&columns);
+        if input.len() as i64 > max {
+            return Err(ApiError::invalid_input(format!(
+                "inputList must hold at most {max} items{}.",
+                if columns.is_some() {
+                    " when metadataColumns is given"
+                } else {
+                    ""
+                }
+            )));
+        }
+        check_solution(inner, campaign)?;
+
+        let model = Model::build(inner.interactions(), &inner.config.event_type_weights);
+        let ranked = recommend::rank(&model, &input);
+        let recommendation_id = inner.next_recommendation_id();
+        remember(
+            inner,
+            json!({
+                "operation": Operation::GetPersonalizedRanking.name(),
+                "campaignArn": campaign,
+                "userId": user_id,
+                "recommendationId": recommendation_id,
+                "itemIds": ranked.iter().map(|s| s.item_id.as_str()).collect::<Vec<_>>(),
+            }),
+        );
+        Ok(Some(
+            json!({
+                "personalizedRanking": predicted(inner, &ranked, columns.as_deref()),
+                "recommendationId": recommendation_id,
+            })
+            .to_string(),
+        ))
+    })
+}
+
+/// Checks `context`, `filterArn`, `filterValues` and `metadataColumns` (shared by both
+/// operations); the requested item metadata columns, if any (an `Err` for a semantic problem,
+/// reported once the model constraints pass).
+fn common_members(root: &Obj<'_>, v: &mut Violations) -> Result<Option<Vec<String>>, ApiError> {
+    root.string_map(
+        v,
+        "context",
+        150,
+        150,
+        Some((r"[A-Za-z\d_]+", is_word)),
+        1000,
+    );
+    root.arn(v, "filterArn", false);
+    root.string_map(
+        v,
+        "filterValues",
+        25,
+        50,
+        Some(("[A-Za-z0-9_]+", is_word)),
+        1000,
+    );
+    metadata_columns(root, v)
+}
+
+/// `metadataColumns`: a map of at most one dataset type (at most 256 characters) to at most 99
+/// column names of at most 150 characters. Only `ITEMS` exists, with at most 10 columns.
+fn metadata_columns(root: &Obj<'_>, v: &mut Violations) -> Result<Option<Vec<String>>, ApiError> {
+    let key = "metadataColumns";
+    let path = root.path(key);
+    let Some(value) = root.raw(key) else {
+        return Ok(None);
+    };
+    let Value::Object(map) = value else {
+        v.constraint(&path, "Member must be a map");
+        return Ok(None);
+    };
+    if map.len() > 1 {
+        v.constraint(&path, "Member must have length less than or equal to 1");
+    }
+    let mut columns = None;
+    for (dataset_type, names) in map {
+        if utf16_len(dataset_type) > 256 {
+            v.constraint(
+                &path,
+                "Map keys must satisfy constraint: [Member must have length less than or equal to 256]",
+            );
+        }
+        let entry_path = format!("{path}.{dataset_type}");
+        let Value::Array(names) = names else {
+            v.constraint(&entry_path, "Member must be a list");
+            continue;
+        };
+        if names.len() > 99 {
+            v.constraint(
+                &entry_path,
+                "Member must have length less than or equal to 99",
+            );
+        }
+        let mut list = Vec::with_capacity(names.len());
+        for (i, name) in names.iter().enumerate() {
+            let name_path = format!("{entry_path}.{}.member", i + 1);
+            match name {
+                Value::String(s) if utf16_len(s) > 150 => v.constraint(
+                    &name_path,
+                    "Member must have length less than or equal to 150",
+                ),
+                Value::String(s) => list.push(s.clone()),
+                _ => v.constraint(&name_path, "Member must be a string"),
+            }
+        }
+        if dataset_type != "ITEMS" {
+            return Err(ApiError::invalid_input(format!(
+                "metadataColumns: {dataset_type} is not a dataset type that can return metadata; use ITEMS."
+            )));
+        }
+        if list.len() > MAX_METADATA_COLUMNS {
+            return Err(ApiError::invalid_input(format!(
+                "metadataColumns: at most {MAX_METADATA_COLUMNS} columns can be requested."
+            )));
+        }
+        columns = Some(list);
+    }
+    Ok(columns)
+}
+
+/// One `Promotion`.
+fn check_promotion(p: &Obj<'_>, v: &mut Violations) {
+    if let Some(name) = p.string(v, "name", false, 1, Some(63)) {
+        let mut chars = name.chars();
+        let ok = chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
+            && chars.all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if !ok {
+            v.constraint(
+                &p.path("name"),
+                r"Member must satisfy regular expression pattern: ^[a-zA-Z0-9][a-zA-Z0-9\-_]*",
+            );
+        }
+    }
+    p.integer(v, "percentPromotedItems", 1, Some(100));
+    p.arn(v, "filterArn", false);
+    p.string_map(
+        v,
+        "filterValues",
+        25,
+        50,
+        Some(("[A-Za-z0-9_]+", is_word)),
+        1000,
+    );
+}
+
+fn is_word(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+fn max_results(columns: &Option<Vec<String>>) -> i64 {
+    if columns.is_some() {
+        MAX_RESULTS_WITH_METADATA
+    } else {
+        MAX_RESULTS
+    }
+}
+
+/// 404 for a campaign/recommender the emulator was told does not exist.
+fn check_solution(inner: &Inner, arn: &str) -> Result<(), ApiError> {
+    match &inner.config.solution_arns {
+        Some(known) if !known.contains(arn) => Err(ApiError::not_found(format!(
+            "Could not find resource: {arn}"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// Keeps an answered request for `GET /_emulator/personalize/recommendations`.
+fn remember(inner: &mut Inner, mut entry: Value) {
+    if let Value::Object(map) = &mut entry {
+        map.retain(|_, v| !v.is_null());
+        map.insert("at".to_owned(), Value::String(now_rfc3339()));
+    }
+    if inner.recommendations.len() == LOG_CAPACITY {
+        inner.recommendations.pop_front();
+    }
+    inner.recommendations.push_back(entry);
+}
+
+/// `PredictedItem`s, with metadata when columns were requested.
+fn predicted(inner: &Inner, items: &[Scored], columns: Option<&[String]>) -> Vec<Value> {
+    items
+        .iter()
+        .map(|s| {
+            let mut item = Map::new();
+            item.insert("itemId".to_owned(), json!(s.item_id));
+            if let Some(score) = s.score {
+                item.insert("score".to_owned(), json!(score));
+            }
+            if let Some(columns) = columns {
+                item.insert(
+                    "metadata".to_owned(),
+                    Value::Object(metadata(inner, &s.item_id, columns)),
+                );
+            }
+            Value::Object(item)
+        })
+        .collect()
+}
+
+/// The requested columns of an item's latest `PutItems` properties, as strings.
+fn metadata(inner: &Inner, item_id: &str, columns: &[String]) -> Map<String, Value> {
+    let mut out = Map::new();
+    let Some(properties) = inner
+        .items
+        .entries
+        .iter()
+        .filter(|r| r.id == item_id)
+        .max_by(|a, b| a.received_at.cmp(&b.received_at))
+        .and_then(|r| r.properties.as_ref())
+    else {
+        return out;
+    };
+    for column in columns {
+        let wanted = column.to_ascii_uppercase();
+        if let Some(value) = properties
+            .iter()
+            .find(|(k, _)| screaming_snake(k) == wanted)
+            .map(|(_, v)| v)
+        {
+            let text = match value {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            out.insert(column.clone(), Value::String(text));
+        }
+    }
+    out
+}
+
+/// `numberOfRatings` → `NUMBER_OF_RATINGS` (already-upper or snake keys stay as they are,
+/// upper-cased).
+fn screaming_snake(key: &str) -> String {
+    let mut out = String::with_capacity(key.len() + 4);
+    let mut previous_lower = false;
+    for c in key.chars() {
+        if c.is_ascii_uppercase() && previous_lower {
+            out.push('_');
+        }
+        previous_lower = c.is_ascii_lowercase() || c.is_ascii_digit();
+        out.push(c.to_ascii_uppercase());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn column_names() {
+        assert_eq!(screaming_snake("numberOfRatings"), "NUMBER_OF_RATINGS");
+        assert_eq!(screaming_snake("GENRES"), "GENRES");
+        assert_eq!(screaming_snake("price"), "PRICE");
+        assert_eq!(screaming_snake("creation_timestamp"), "CREATION_TIMESTAMP");
+    }
+}
