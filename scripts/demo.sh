@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# THE demo: runs the Genesys Cloud -> Lex designer pipeline end to end on the sample
-# conversations, offline, and shows where every result is.
+# THE demo: runs the pipelines end to end on sample data, offline, and shows where every
+# result is: Genesys Cloud -> Lex designer, and image background replacement.
 #
 #   scripts/demo.sh          leaves the local cloud running at the end (to look around)
 #   scripts/demo.sh --down   takes it down at the end
@@ -12,6 +12,10 @@
 #    partner bus; waits for each designer file (or the skipped reason: 04 is es-US) and
 #    downloads everything to out/demo/genesys-lex/<bucket>/<key>
 # 5. the same conversion through the CLI: mlpipe transcripts convert ... --out out/demo/cli
+# 6. image labels: detect-labels (HTTP API event through the Lambda Invoke API, Rekognition
+#    in moto) on a sample image
+# 7. an image job: mlpipe images run events/images ... --out out/demo/images (uploads, the
+#    manifest, the Step Functions Distributed Map in moto, Bedrock in the emulator, report)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -41,23 +45,23 @@ if ((DOWN)); then
     trap 'say "local cloud: down"; scripts/localcloud.sh down || true' EXIT
 fi
 
-say "1/5 setup"
+say "1/7 setup"
 bash scripts/setup.sh
 
-say "2/5 build (demo driver and mlpipe CLI)"
+say "2/7 build (demo driver and mlpipe CLI)"
 cargo build -p integration-tests --bin demo-genesys
 cargo build -p mlpipe --bin mlpipe
 
-say "3/5 local cloud"
+say "3/7 local cloud"
 scripts/localcloud.sh up
 # shellcheck disable=SC1090
 source <(scripts/localcloud.sh env)
 
-say "4/5 pipeline: SESSION_ENDED events for the samples in $SAMPLES"
+say "4/7 pipeline: SESSION_ENDED events for the samples in $SAMPLES"
 pipeline_ok=1
 cargo run -q -p integration-tests --bin demo-genesys -- --out "$OUT/genesys-lex" || pipeline_ok=0
 
-say "5/5 CLI: mlpipe transcripts convert $SAMPLES --out $OUT/cli"
+say "5/7 CLI: mlpipe transcripts convert $SAMPLES --out $OUT/cli"
 rm -rf "$OUT/cli"
 cli_ok=1
 cargo run -q -p mlpipe --bin mlpipe -- transcripts convert "$SAMPLES" --out "$OUT/cli" || cli_ok=0
@@ -76,12 +80,43 @@ done
 echo "    CLI vs pipeline designer files: $same identical, $differ different"
 ((differ == 0)) || cli_ok=0
 
+say "6/7 image labels: detect-labels on uploads/demo/product-640x480.png"
+labels_ok=1
+.venv/bin/python - <<'PY' || labels_ok=0
+import json, os, urllib.request, boto3
+boto3.client("s3").upload_file("events/images/product-640x480.png", "mlpipe-image-uploads",
+                               "uploads/demo/product-640x480.png")
+event = json.load(open("events/apigw/detect-labels-post.json"))
+event["body"] = json.dumps({"key": "uploads/demo/product-640x480.png", "maxLabels": 5})
+req = urllib.request.Request(
+    os.environ["AWS_ENDPOINT_URL"] + "/2015-03-31/functions/detect-labels/invocations",
+    data=json.dumps(event).encode(), method="POST")
+response = json.load(urllib.request.urlopen(req, timeout=60))
+body = json.loads(response["body"])
+print(f"    HTTP {response['statusCode']}")
+for label in body.get("labels", []):
+    boxes = [i["boundingBox"] for i in label.get("instances", [])]
+    print(f"    {label['name']:<20} {label['confidence']:6.2f}%  boxes (for maskBoxes): {json.dumps(boxes)}")
+assert response["statusCode"] == 200
+PY
+
+say "7/7 image job: mlpipe images run events/images --out $OUT/images"
+rm -rf "$OUT/images"
+images_ok=1
+cargo run -q -p mlpipe --bin mlpipe -- images run events/images \
+    --prompt "a sunlit marble kitchen counter, soft morning light, photorealistic" \
+    --negative "people, text, watermark" --labels Product --mode PRECISE --images 2 --seed 42 \
+    --job-id "demo-$(date +%s)" --out "$OUT/images" || images_ok=0
+
 say "summary"
 printf '  pipeline results   %s/genesys-lex/  (mirrors s3://<bucket>/<key> of the local cloud)\n' "$OUT"
 printf '  CLI results        %s/cli/\n' "$OUT"
+printf '  image job          %s/images/  (<image>/<n>.png, report.html, report.json, report.csv)\n' "$OUT"
 printf '  local cloud logs   .localcloud/*.log  (functions.log: the functions; relay.log: deliveries)\n'
 if ((pipeline_ok)); then echo "  pipeline           OK"; else echo "  pipeline           FAILED (see above)"; fi
 if ((cli_ok)); then echo "  CLI                OK"; else echo "  CLI                FAILED (see above)"; fi
+if ((labels_ok)); then echo "  image labels       OK"; else echo "  image labels       FAILED (see above)"; fi
+if ((images_ok)); then echo "  image job          OK"; else echo "  image job          FAILED (see above)"; fi
 if ((DOWN)); then
     echo "  the local cloud is taken down now"
 else
@@ -95,4 +130,4 @@ Stop it with:
   scripts/localcloud.sh down
 EOF
 fi
-((pipeline_ok && cli_ok))
+((pipeline_ok && cli_ok && labels_ok && images_ok))
