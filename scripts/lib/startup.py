@@ -3,7 +3,10 @@
 starts the binary, and reports the time from exec to its first `GET .../invocation/next` (init)
 and to its answer to one invocation (first response). Standard library only.
 
-usage: startup.py BINARY EVENT_JSON [RUNS] [KEY=VALUE ...]
+usage: startup.py BINARY EVENT_JSON [RUNS] [--expect-error] [KEY=VALUE ...]
+
+--expect-error: the event is one the function rejects without any network (an error answer
+counts as the first response); otherwise an error answer fails the measurement.
 """
 import http.server
 import json
@@ -15,7 +18,7 @@ import threading
 import time
 
 
-def measure(binary, event, env):
+def measure(binary, event, env, expect_error=False):
     marks = {}
     done = threading.Event()
 
@@ -69,20 +72,23 @@ def measure(binary, event, env):
     server.shutdown()
     if not ok or "init" not in marks:
         raise SystemExit(f"{binary}: no answer within 20 s")
-    if "/error" in marks["path"]:
-        raise SystemExit(f"{binary}: the test invocation failed: {marks['body'][:300]!r}")
+    if ("/error" in marks["path"]) != expect_error:
+        raise SystemExit(f"{binary}: unexpected answer to the test invocation at {marks['path']}: "
+                         f"{marks['body'][:300]!r}")
     return (marks["init"] - start) * 1000, (marks["response"] - start) * 1000
 
 
 def main():
     binary, event_file = sys.argv[1], sys.argv[2]
     runs = int(sys.argv[3]) if len(sys.argv) > 3 else 10
-    env = dict(kv.split("=", 1) for kv in sys.argv[4:])
+    rest = sys.argv[4:]
+    expect_error = "--expect-error" in rest
+    env = dict(kv.split("=", 1) for kv in rest if kv != "--expect-error")
     with open(event_file) as f:
         event = json.load(f)
     inits, firsts = [], []
     for _ in range(runs):
-        i, r = measure(binary, event, env)
+        i, r = measure(binary, event, env, expect_error)
         inits.append(i)
         firsts.append(r)
     print(f"init {statistics.median(inits):.1f} ms (median of {runs}; min {min(inits):.1f}), "
