@@ -16,6 +16,9 @@
 #    in moto) on a sample image
 # 7. an image job: mlpipe images run events/images ... --out out/demo/images (uploads, the
 #    manifest, the Step Functions Distributed Map in moto, Bedrock in the emulator, report)
+# 8. Segment -> Personalize: recommendations before, the sample Segment messages sent as
+#    Segment's Lambda destination does plus a batch through SQS, recommendations after (a
+#    cache miss answered by the emulated Personalize from those events, then a cache hit)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -45,23 +48,23 @@ if ((DOWN)); then
     trap 'say "local cloud: down"; scripts/localcloud.sh down || true' EXIT
 fi
 
-say "1/7 setup"
+say "1/8 setup"
 bash scripts/setup.sh
 
-say "2/7 build (demo driver and mlpipe CLI)"
+say "2/8 build (demo driver and mlpipe CLI)"
 cargo build -p integration-tests --bin demo-genesys
 cargo build -p mlpipe --bin mlpipe
 
-say "3/7 local cloud"
+say "3/8 local cloud"
 scripts/localcloud.sh up
 # shellcheck disable=SC1090
 source <(scripts/localcloud.sh env)
 
-say "4/7 pipeline: SESSION_ENDED events for the samples in $SAMPLES"
+say "4/8 pipeline: SESSION_ENDED events for the samples in $SAMPLES"
 pipeline_ok=1
 cargo run -q -p integration-tests --bin demo-genesys -- --out "$OUT/genesys-lex" || pipeline_ok=0
 
-say "5/7 CLI: mlpipe transcripts convert $SAMPLES --out $OUT/cli"
+say "5/8 CLI: mlpipe transcripts convert $SAMPLES --out $OUT/cli"
 rm -rf "$OUT/cli"
 cli_ok=1
 cargo run -q -p mlpipe --bin mlpipe -- transcripts convert "$SAMPLES" --out "$OUT/cli" || cli_ok=0
@@ -80,7 +83,7 @@ done
 echo "    CLI vs pipeline designer files: $same identical, $differ different"
 ((differ == 0)) || cli_ok=0
 
-say "6/7 image labels: detect-labels on uploads/demo/product-640x480.png"
+say "6/8 image labels: detect-labels on uploads/demo/product-640x480.png"
 labels_ok=1
 .venv/bin/python - <<'PY' || labels_ok=0
 import json, os, urllib.request, boto3
@@ -100,13 +103,17 @@ for label in body.get("labels", []):
 assert response["statusCode"] == 200
 PY
 
-say "7/7 image job: mlpipe images run events/images --out $OUT/images"
+say "7/8 image job: mlpipe images run events/images --out $OUT/images"
 rm -rf "$OUT/images"
 images_ok=1
 cargo run -q -p mlpipe --bin mlpipe -- images run events/images \
     --prompt "a sunlit marble kitchen counter, soft morning light, photorealistic" \
     --negative "people, text, watermark" --labels Product --mode PRECISE --images 2 --seed 42 \
     --job-id "demo-$(date +%s)" --out "$OUT/images" || images_ok=0
+
+say "8/8 Segment -> Personalize: events in, recommendations out"
+segment_ok=1
+.venv/bin/python scripts/lib/demo_segment.py || segment_ok=0
 
 say "summary"
 printf '  pipeline results   %s/genesys-lex/  (mirrors s3://<bucket>/<key> of the local cloud)\n' "$OUT"
@@ -117,6 +124,7 @@ if ((pipeline_ok)); then echo "  pipeline           OK"; else echo "  pipeline  
 if ((cli_ok)); then echo "  CLI                OK"; else echo "  CLI                FAILED (see above)"; fi
 if ((labels_ok)); then echo "  image labels       OK"; else echo "  image labels       FAILED (see above)"; fi
 if ((images_ok)); then echo "  image job          OK"; else echo "  image job          FAILED (see above)"; fi
+if ((segment_ok)); then echo "  Segment/Personalize OK"; else echo "  Segment/Personalize FAILED (see above)"; fi
 if ((DOWN)); then
     echo "  the local cloud is taken down now"
 else
@@ -130,4 +138,4 @@ Stop it with:
   scripts/localcloud.sh down
 EOF
 fi
-((pipeline_ok && cli_ok && labels_ok && images_ok))
+((pipeline_ok && cli_ok && labels_ok && images_ok && segment_ok))

@@ -19,13 +19,17 @@ declare -A EVENTS=(
     [generate-background]=events/images/invalid-task.json
     [image-job-report]=events/images/invalid-task.json
     [detect-labels]=events/apigw/detect-labels-invalid.json
+    [segment-personalize-forwarder]=events/segment/segment_alias_example.json
+    [recommendations]=events/apigw/recommendations-invalid.json
 )
 EXPECT_ERROR=" generate-background image-job-report "
-FUNCTIONS=(genesys-transcript-fetcher lex-transcript-converter start-image-job generate-background image-job-report detect-labels)
+FUNCTIONS=(genesys-transcript-fetcher lex-transcript-converter start-image-job generate-background image-job-report detect-labels
+    segment-personalize-forwarder recommendations)
 ENV=(AWS_LAMBDA_FUNCTION_NAME=startup AWS_LAMBDA_FUNCTION_MEMORY_SIZE=128 AWS_LAMBDA_FUNCTION_VERSION=\$LATEST AWS_LAMBDA_LOG_STREAM_NAME=startup AWS_LAMBDA_LOG_GROUP_NAME=startup AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_ENDPOINT_URL=http://127.0.0.1:9
     GENESYS_ENVIRONMENT=mypurecloud.com GENESYS_CREDENTIALS_SECRET_ID=unused RAW_BUCKET=raw OUTPUT_BUCKET=out
     JOBS_TABLE=jobs STATE_MACHINE_ARN=arn:aws:states:us-east-1:123456789012:stateMachine:sm UPLOAD_BUCKET=up
-    GENERATED_BUCKET=gen STATUS_TABLE=status REPORT_BUCKET=rep TOPIC_ARN=arn:aws:sns:us-east-1:123456789012:t)
+    GENERATED_BUCKET=gen STATUS_TABLE=status REPORT_BUCKET=rep TOPIC_ARN=arn:aws:sns:us-east-1:123456789012:t
+    PERSONALIZE_TRACKING_ID=t CACHE_TABLE=c CAMPAIGN_ARN=arn:aws:personalize:us-east-1:123456789012:campaign/c)
 
 mib() { awk -v s="$1" 'BEGIN { printf "%.1f", s / 1048576 }'; }
 

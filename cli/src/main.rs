@@ -3,6 +3,7 @@
 mod images;
 mod location;
 mod par;
+mod segment;
 mod transcripts;
 
 use std::process::ExitCode;
@@ -28,6 +29,9 @@ enum Command {
     /// Bedrock image background replacement (outpainting)
     #[command(subcommand)]
     Images(images::Command),
+    /// Segment -> Amazon Personalize event forwarding
+    #[command(subcommand)]
+    Segment(segment::Command),
 }
 
 fn main() -> ExitCode {
@@ -36,6 +40,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Transcripts(command) => transcripts::run(command),
         Command::Images(command) => images::run(command),
+        Command::Segment(command) => segment::run(command),
     };
     match result {
         Ok(code) => code,

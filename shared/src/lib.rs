@@ -22,6 +22,8 @@ pub mod logging;
 pub mod metrics;
 pub mod runtime;
 pub mod s3_event;
+#[cfg(feature = "segment")]
+pub mod segment;
 pub mod store;
 pub mod transcript;
 

@@ -30,6 +30,7 @@ pub mod images;
 pub mod lex;
 pub mod poll;
 pub mod s3;
+pub mod segment;
 pub mod sqs;
 
 pub use poll::eventually;
