@@ -16,8 +16,11 @@
 pub mod aws;
 pub mod config;
 pub mod error;
+#[cfg(feature = "http")]
+pub mod http;
 #[cfg(feature = "images")]
 pub mod image;
+mod json_scan;
 pub mod logging;
 pub mod metrics;
 pub mod runtime;

@@ -78,7 +78,6 @@
 //! `LabelRequests`, `LabelsReturned`, `DetectLabelsLatency`, `InvalidRequests`,
 //! `DetectLabelsThrottled`, `DetectLabelsFailed`.
 
-use std::convert::Infallible;
 use std::future::Future;
 use std::time::Instant;
 
@@ -88,10 +87,12 @@ use aws_sdk_rekognition::operation::detect_labels::{DetectLabelsError, DetectLab
 use aws_sdk_rekognition::types::{Image, S3Object};
 use lambda_http::http::{header, HeaderValue, Method, StatusCode};
 use lambda_http::request::RequestContext;
-use lambda_http::{service_fn, Body, Request, RequestExt, Response};
+use lambda_http::{Body, Request, RequestExt, Response};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
 use shared::config::{prefix_or, required, ConfigError, Source};
+use shared::http::api_request_id;
+pub use shared::http::{error_response, json_response, misconfigured_response, serve_error};
 use shared::metrics::{Metrics, Unit};
 use shared::{ErrorKind, PipelineError};
 
@@ -783,35 +784,6 @@ pub fn validate_key(key: Option<String>, prefix: &str) -> Result<String, Pipelin
     Ok(key)
 }
 
-/// A JSON response with `no-store` caching.
-pub fn json_response(status: StatusCode, body: &impl Serialize) -> Response<Body> {
-    let text = serde_json::to_string(body).unwrap_or_else(|_| "{}".to_owned());
-    let mut response = Response::new(Body::from(text));
-    *response.status_mut() = status;
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
-}
-
-/// `{"error": error, "message": message}`.
-pub fn error_response(status: StatusCode, error: &str, message: &str) -> Response<Body> {
-    json_response(status, &json!({"error": error, "message": message}))
-}
-
-/// The answer to every request when the settings are wrong: 500 `Misconfigured`, naming the
-/// variable.
-pub fn misconfigured_response(err: &PipelineError) -> Response<Body> {
-    error_response(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        ErrorKind::Misconfigured.error_type(),
-        &err.message,
-    )
-}
-
 /// The handler.
 pub struct Handler<D> {
     detector: D,
@@ -947,56 +919,7 @@ impl<D: LabelDetector> Handler<D> {
     }
 }
 
-/// API Gateway's request id, for matching access logs.
-fn api_request_id(req: &Request) -> String {
-    match req.request_context_ref() {
-        Some(RequestContext::ApiGatewayV2(ctx)) => ctx.request_id.clone().unwrap_or_default(),
-        _ => String::new(),
-    }
-}
-
-/// Sets the logging context (Lambda request id, function ARN, trace id) for an invocation.
-fn begin_invocation(req: &Request) {
-    if let Some(ctx) = req.lambda_context_ref() {
-        shared::logging::begin_invocation(
-            &ctx.request_id,
-            &ctx.invoked_function_arn,
-            ctx.xray_trace_id.as_deref(),
-        );
-    }
-}
-
 /// Serves `handler` under the Lambda runtime until it shuts the process down.
 pub async fn run<D: LabelDetector>(handler: Handler<D>) -> Result<(), lambda_http::Error> {
-    let handler = &handler;
-    lambda_http::run(service_fn(move |req: Request| {
-        begin_invocation(&req);
-        // Boxed: keeps the runtime's future type shallow.
-        let fut = Box::pin(handler.handle(req));
-        async move { Ok::<_, Infallible>(fut.await) }
-    }))
-    .await
-}
-
-/// Answers every request with 500 `Misconfigured` naming the bad setting, instead of the process
-/// crash-looping during init (the HTTP counterpart of [`shared::runtime::serve_error`]).
-pub async fn serve_error(err: PipelineError) -> Result<(), lambda_http::Error> {
-    tracing::error!(
-        error_type = err.kind.error_type(),
-        "cannot start: {}",
-        err.message
-    );
-    let err = &err;
-    lambda_http::run(service_fn(move |req: Request| {
-        begin_invocation(&req);
-        tracing::error!(
-            error_type = err.kind.error_type(),
-            status = 500,
-            "not configured: {}",
-            err.message
-        );
-        let response = misconfigured_response(err);
-        async move { Ok::<_, Infallible>(response) }
-    }))
-    .await
+    shared::http::run(|req| handler.handle(req)).await
 }

@@ -111,156 +111,7 @@ fn after_colon(input: &[u8], mut i: usize) -> Option<usize> {
 /// `input[open]` is `[` or `{`; returns the index just after its matching `]` or `}`.
 #[inline]
 fn skip_container(input: &[u8], open: usize) -> Option<usize> {
-    #[cfg(target_arch = "x86_64")]
-    {
-        blocks::skip_container(input, open)
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        skip_container_bytewise(input, open)
-    }
-}
-
-/// [`skip_container`] one byte at a time: the portable version, and the reference for the block
-/// scanner's tests.
-#[cfg_attr(target_arch = "x86_64", allow(dead_code))]
-fn skip_container_bytewise(input: &[u8], open: usize) -> Option<usize> {
-    let mut depth = 0usize;
-    let mut i = open;
-    let mut in_string = false;
-    while let Some(&b) = input.get(i) {
-        if in_string {
-            match b {
-                b'\\' => i += 1,
-                b'"' => in_string = false,
-                _ => {}
-            }
-        } else {
-            match b {
-                b'"' => in_string = true,
-                b'[' | b'{' => depth += 1,
-                b']' | b'}' => {
-                    depth -= 1;
-                    if depth == 0 {
-                        return Some(i + 1);
-                    }
-                }
-                _ => {}
-            }
-        }
-        i += 1;
-    }
-    None
-}
-
-/// Finds the end of a JSON container 64 bytes at a time, without branching per byte, in the
-/// manner of simdjson's first stage: per block, bit masks of quotes, backslashes, openers and
-/// closers; escaped quotes removed (odd runs of backslashes); string interiors found with a
-/// prefix XOR of the quote mask; then depth counted with popcounts. SSE2 is part of every
-/// x86_64 CPU. (Elsewhere the byte loop runs; a NEON version needs an arm64 machine to test on.)
-#[cfg(target_arch = "x86_64")]
-mod blocks {
-    use std::arch::x86_64::{
-        __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_set1_epi8,
-    };
-
-    const EVEN: u64 = 0x5555_5555_5555_5555;
-
-    struct Masks {
-        quote: u64,
-        backslash: u64,
-        open: u64,
-        close: u64,
-    }
-
-    #[inline(always)]
-    fn masks(block: &[u8; 64]) -> Masks {
-        #[inline(always)]
-        fn eq(v: __m128i, c: u8) -> u64 {
-            // SAFETY: SSE2 is in the x86_64 baseline.
-            unsafe { _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(c as i8))) as u16 as u64 }
-        }
-        let mut m = Masks {
-            quote: 0,
-            backslash: 0,
-            open: 0,
-            close: 0,
-        };
-        for (k, lane) in block.chunks_exact(16).enumerate() {
-            // SAFETY: `lane` is 16 readable bytes; the load is unaligned; SSE2 is baseline.
-            let v = unsafe { _mm_loadu_si128(lane.as_ptr().cast::<__m128i>()) };
-            let shift = 16 * k as u32;
-            m.quote |= eq(v, b'"') << shift;
-            m.backslash |= eq(v, b'\\') << shift;
-            m.open |= (eq(v, b'[') | eq(v, b'{')) << shift;
-            m.close |= (eq(v, b']') | eq(v, b'}')) << shift;
-        }
-        m
-    }
-
-    #[inline(always)]
-    fn prefix_xor(mut x: u64) -> u64 {
-        x ^= x << 1;
-        x ^= x << 2;
-        x ^= x << 4;
-        x ^= x << 8;
-        x ^= x << 16;
-        x ^= x << 32;
-        x
-    }
-
-    /// Index just past the container that opens at `input[start]`, or `None` if it never closes.
-    pub(super) fn skip_container(input: &[u8], start: usize) -> Option<usize> {
-        let mut prev_escaped = 0u64;
-        let mut prev_in_string = 0u64;
-        let mut depth: i64 = 0;
-        let mut pos = start;
-        let mut tail: [u8; 64];
-        while pos < input.len() {
-            let block: &[u8; 64] = match input.get(pos..pos + 64) {
-                Some(b) => b.try_into().expect("64 bytes"),
-                None => {
-                    tail = [b' '; 64];
-                    tail[..input.len() - pos].copy_from_slice(&input[pos..]);
-                    &tail
-                }
-            };
-            let m = masks(block);
-            // Characters escaped by an odd run of backslashes.
-            let backslash = m.backslash & !prev_escaped;
-            let follows = (backslash << 1) | prev_escaped;
-            let odd_starts = backslash & !EVEN & !follows;
-            let (even_seq, overflow) = odd_starts.overflowing_add(backslash);
-            prev_escaped = overflow as u64;
-            let escaped = (EVEN ^ (even_seq << 1)) & follows;
-            let quote = m.quote & !escaped;
-            // Bits inside strings (opening quote included, closing quote excluded).
-            let in_string = prefix_xor(quote) ^ prev_in_string;
-            prev_in_string = ((in_string as i64) >> 63) as u64;
-            let open = m.open & !in_string;
-            let close = m.close & !in_string;
-            let closes = close.count_ones() as i64;
-            if depth > closes {
-                depth += open.count_ones() as i64 - closes;
-            } else {
-                let mut both = open | close;
-                while both != 0 {
-                    let i = both.trailing_zeros();
-                    if open >> i & 1 == 1 {
-                        depth += 1;
-                    } else {
-                        depth -= 1;
-                        if depth == 0 {
-                            return Some(pos + i as usize + 1);
-                        }
-                    }
-                    both &= both - 1;
-                }
-            }
-            pos += 64;
-        }
-        None
-    }
+    crate::json_scan::container_end(input, open)
 }
 
 #[cfg(test)]
@@ -352,15 +203,15 @@ mod tests {
                 let Some(Ok(_)) = de.next() else { continue }; // inside a string
                 let want = Some(start + de.byte_offset());
                 assert_eq!(
-                    skip_container_bytewise(doc, start),
+                    crate::json_scan::container_end_portable(doc, start),
                     want,
-                    "bytewise at {start}"
+                    "portable at {start}"
                 );
                 #[cfg(target_arch = "x86_64")]
                 assert_eq!(
-                    blocks::skip_container(doc, start),
+                    crate::json_scan::sse2::container_end(doc, start),
                     want,
-                    "blocks at {start}"
+                    "sse2 at {start}"
                 );
                 checked += 1;
             }
