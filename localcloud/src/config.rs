@@ -431,4 +431,34 @@ mod tests {
             let _: serde_json::Value = serde_json::from_str(&filled).unwrap();
         }
     }
+
+    /// `cargo lambda watch --env-file` refuses an unquoted value with `=`, spaces, quotes or
+    /// braces (it fails at start-up with "invalid environment file: ParseError"): such values
+    /// must be in single quotes.
+    #[test]
+    fn functions_env_values_are_quoted_where_cargo_lambda_needs_it() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let text = std::fs::read_to_string(dir.join("functions.env")).unwrap();
+        for (n, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let (name, value) = line
+                .split_once('=')
+                .unwrap_or_else(|| panic!("line {}: not NAME=value", n + 1));
+            assert!(
+                !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
+                "line {}: bad name {name:?}",
+                n + 1
+            );
+            let quoted = value.len() >= 2 && value.starts_with('\'') && value.ends_with('\'');
+            let needs_quotes = value.contains(['=', ' ', '"', '{', '}', '#', '\'']);
+            assert!(
+                quoted || !needs_quotes,
+                "line {}: {name}'s value must be in single quotes",
+                n + 1
+            );
+        }
+    }
 }
