@@ -47,6 +47,9 @@ BIN="$TARGET_DIR/debug"
 ROUTES="localcloud/routes.json"
 RESOURCES="localcloud/resources.json"
 FUNCTIONS_ENV="localcloud/functions.env"
+# Functions that no route or state machine invokes here but that clients call directly: warmed
+# up like the others so a first call does not wait for a build.
+DIRECT_FUNCTIONS="detect-labels recommendations segment-personalize-forwarder"
 FIXTURES="events/genesys/transcripts"
 FUNCTIONS_MANIFEST="${LOCALCLOUD_FUNCTIONS_MANIFEST:-$ROOT/Cargo.toml}"
 
@@ -217,6 +220,8 @@ routed_functions() {
         sed -n 's/.*"function" *: *"\([^"]*\)".*/\1/p' "$ROUTES"
         # Functions the state machines invoke (their ARNs in the substitutions of resources.json).
         sed -n 's/.*"arn:aws:lambda:[^"]*:function:\([^":]*\)".*/\1/p' "$ROOT/$RESOURCES"
+        # Functions invoked directly in AWS (HTTP APIs; Segment's Lambda destination).
+        printf '%s\n' $DIRECT_FUNCTIONS
     } | sort -u
 }
 

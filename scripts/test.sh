@@ -134,8 +134,8 @@ integration() {
     source <(scripts/localcloud.sh env)
     # Test failures are anyhow errors: their message says what happened; no library backtraces.
     export RUST_LIB_BACKTRACE=0
-    echo "AWS_ENDPOINT_URL=$AWS_ENDPOINT_URL cargo test -p integration-tests -- --test-threads $TEST_THREADS"
-    cargo test -p integration-tests -- --test-threads "$TEST_THREADS"
+    echo "AWS_ENDPOINT_URL=$AWS_ENDPOINT_URL cargo test -p integration-tests --no-fail-fast -- --test-threads $TEST_THREADS"
+    cargo test -p integration-tests --no-fail-fast -- --test-threads "$TEST_THREADS"
 }
 
 stage setup bash scripts/setup.sh

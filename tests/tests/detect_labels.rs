@@ -20,6 +20,8 @@ async fn invoke(p: &ImagePipeline, body: Value) -> Result<(u64, Value)> {
         .cloud
         .http
         .post(&url)
+        // A first invocation may wait for the function to start.
+        .timeout(std::time::Duration::from_secs(60))
         .json(&event)
         .send()
         .await?
