@@ -42,6 +42,29 @@ pub fn misconfigured_response(err: &PipelineError) -> Response<Body> {
     )
 }
 
+/// The request's path without the stage prefix API Gateway adds for a named stage.
+pub fn route_path(req: &Request) -> String {
+    let path = req.uri().path();
+    let stage = match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => ctx.stage.as_deref(),
+        _ => None,
+    };
+    let path = match stage.filter(|s| !s.is_empty() && *s != "$default") {
+        Some(stage) => path
+            .strip_prefix('/')
+            .and_then(|p| p.strip_prefix(stage))
+            .filter(|rest| rest.starts_with('/'))
+            .unwrap_or(path),
+        None => path,
+    };
+    let trimmed = path.trim_end_matches('/');
+    if trimmed.is_empty() {
+        "/".to_owned()
+    } else {
+        trimmed.to_owned()
+    }
+}
+
 /// API Gateway's request id, for matching access logs.
 pub fn api_request_id(req: &Request) -> String {
     match req.request_context_ref() {

@@ -1,6 +1,6 @@
 //! Object storage behind a small trait, so handlers are tested without a network.
 //!
-//! [`S3Store`] is the production implementation; [`MemoryStore`] (feature `fakes`) keeps objects
+//! [`S3Store`] is the production implementation; `MemoryStore` (feature `fakes`) keeps objects
 //! in memory for handler tests.
 
 use std::future::Future;

@@ -86,12 +86,12 @@ use aws_sdk_rekognition::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_rekognition::operation::detect_labels::{DetectLabelsError, DetectLabelsOutput};
 use aws_sdk_rekognition::types::{Image, S3Object};
 use lambda_http::http::{header, HeaderValue, Method, StatusCode};
-use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use shared::config::{prefix_or, required, ConfigError, Source};
 use shared::http::api_request_id;
+pub use shared::http::route_path;
 pub use shared::http::{error_response, json_response, misconfigured_response, serve_error};
 use shared::metrics::{Metrics, Unit};
 use shared::{ErrorKind, PipelineError};
@@ -505,29 +505,6 @@ pub enum Route {
     Labels,
     NotFound,
     MethodNotAllowed,
-}
-
-/// The request's path without the stage prefix API Gateway adds for a named stage.
-pub fn route_path(req: &Request) -> String {
-    let path = req.uri().path();
-    let stage = match req.request_context_ref() {
-        Some(RequestContext::ApiGatewayV2(ctx)) => ctx.stage.as_deref(),
-        _ => None,
-    };
-    let path = match stage.filter(|s| !s.is_empty() && *s != "$default") {
-        Some(stage) => path
-            .strip_prefix('/')
-            .and_then(|p| p.strip_prefix(stage))
-            .filter(|rest| rest.starts_with('/'))
-            .unwrap_or(path),
-        None => path,
-    };
-    let trimmed = path.trim_end_matches('/');
-    if trimmed.is_empty() {
-        "/".to_owned()
-    } else {
-        trimmed.to_owned()
-    }
 }
 
 pub fn route(req: &Request) -> Route {

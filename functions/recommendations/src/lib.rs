@@ -107,13 +107,13 @@ use std::future::Future;
 use std::time::{Duration, Instant};
 
 use lambda_http::http::{header, HeaderValue, Method, StatusCode};
-use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use shared::config::{optional, parse_or, required, ConfigError, Source};
 use shared::http::api_request_id;
+pub use shared::http::route_path;
 pub use shared::http::{error_response, json_response, misconfigured_response, serve_error};
 use shared::metrics::{Metrics, Unit};
 use shared::{ErrorKind, PipelineError};
@@ -684,29 +684,6 @@ pub enum Route {
     BadId(RouteKind),
     NotFound,
     MethodNotAllowed,
-}
-
-/// The request's path without the stage prefix API Gateway adds for a named stage.
-pub fn route_path(req: &Request) -> String {
-    let path = req.uri().path();
-    let stage = match req.request_context_ref() {
-        Some(RequestContext::ApiGatewayV2(ctx)) => ctx.stage.as_deref(),
-        _ => None,
-    };
-    let path = match stage.filter(|s| !s.is_empty() && *s != "$default") {
-        Some(stage) => path
-            .strip_prefix('/')
-            .and_then(|p| p.strip_prefix(stage))
-            .filter(|rest| rest.starts_with('/'))
-            .unwrap_or(path),
-        None => path,
-    };
-    let trimmed = path.trim_end_matches('/');
-    if trimmed.is_empty() {
-        "/".to_owned()
-    } else {
-        trimmed.to_owned()
-    }
 }
 
 pub fn route(req: &Request) -> Route {
