@@ -42,6 +42,27 @@ pub fn misconfigured_response(err: &PipelineError) -> Response<Body> {
     )
 }
 
+/// 404 `NotFound` (logged with the method and API Gateway's request id).
+pub fn not_found(api_request_id: &str, method: &str, message: &str) -> Response<Body> {
+    tracing::warn!(api_request_id, method, status = 404, "no such route");
+    error_response(StatusCode::NOT_FOUND, "NotFound", message)
+}
+
+/// 405 `MethodNotAllowed` with the `Allow` header (logged like [`not_found`]).
+pub fn method_not_allowed(
+    api_request_id: &str,
+    method: &str,
+    message: &str,
+    allow: &'static str,
+) -> Response<Body> {
+    tracing::warn!(api_request_id, method, status = 405, "method not allowed");
+    let mut response = error_response(StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed", message);
+    response
+        .headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static(allow));
+    response
+}
+
 /// The request's path without the stage prefix API Gateway adds for a named stage.
 pub fn route_path(req: &Request) -> String {
     let path = req.uri().path();

@@ -90,8 +90,8 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use shared::config::{prefix_or, required, ConfigError, Source};
-use shared::http::api_request_id;
 pub use shared::http::route_path;
+use shared::http::{api_request_id, method_not_allowed, not_found};
 pub use shared::http::{error_response, json_response, misconfigured_response, serve_error};
 use shared::metrics::{Metrics, Unit};
 use shared::{ErrorKind, PipelineError};
@@ -790,24 +790,19 @@ impl<D: LabelDetector> Handler<D> {
         match route(&req) {
             Route::Labels => {}
             Route::NotFound => {
-                tracing::warn!(api_request_id, method, status = 404, "no such route");
-                return error_response(
-                    StatusCode::NOT_FOUND,
-                    "NotFound",
+                return not_found(
+                    &api_request_id,
+                    &method,
                     &format!("path: no such route, use GET or POST {ROUTE}"),
                 );
             }
             Route::MethodNotAllowed => {
-                tracing::warn!(api_request_id, method, status = 405, "method not allowed");
-                let mut response = error_response(
-                    StatusCode::METHOD_NOT_ALLOWED,
-                    "MethodNotAllowed",
+                return method_not_allowed(
+                    &api_request_id,
+                    &method,
                     &format!("method: {method} is not allowed on {ROUTE}, use GET or POST"),
+                    "GET, POST",
                 );
-                response
-                    .headers_mut()
-                    .insert(header::ALLOW, HeaderValue::from_static("GET, POST"));
-                return response;
             }
         }
         metrics.count("LabelRequests");

@@ -112,8 +112,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use shared::config::{optional, parse_or, required, ConfigError, Source};
-use shared::http::api_request_id;
 pub use shared::http::route_path;
+use shared::http::{api_request_id, method_not_allowed, not_found};
 pub use shared::http::{error_response, json_response, misconfigured_response, serve_error};
 use shared::metrics::{Metrics, Unit};
 use shared::{ErrorKind, PipelineError};
@@ -1021,24 +1021,19 @@ impl<R: Recommender, C: Cache, K: Clock> Handler<R, C, K> {
                 );
             }
             Route::NotFound => {
-                tracing::warn!(api_request_id, method, status = 404, "no such route");
-                return error_response(
-                    StatusCode::NOT_FOUND,
-                    "NotFound",
+                return not_found(
+                    &api_request_id,
+                    &method,
                     &format!("path: no such route, use {ROUTES}"),
                 );
             }
             Route::MethodNotAllowed => {
-                tracing::warn!(api_request_id, method, status = 405, "method not allowed");
-                let mut response = error_response(
-                    StatusCode::METHOD_NOT_ALLOWED,
-                    "MethodNotAllowed",
+                return method_not_allowed(
+                    &api_request_id,
+                    &method,
                     &format!("method: {method} is not allowed, use {ROUTES}"),
+                    "GET",
                 );
-                response
-                    .headers_mut()
-                    .insert(header::ALLOW, HeaderValue::from_static("GET"));
-                return response;
             }
         };
         metrics.count("RecommendationRequests");
