@@ -224,14 +224,23 @@ impl Visit for FieldCollector {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::sync::{Arc, Mutex};
-    use tracing_subscriber::fmt::MakeWriter;
+/// Log output captured in memory, for tests of log contents (feature `fakes`).
+#[cfg(any(test, feature = "fakes"))]
+pub mod capture {
+    use std::sync::{Arc, Mutex, OnceLock};
 
+    use serde_json::Value;
+
+    /// A `tracing_subscriber` writer appending to a shared buffer.
     #[derive(Clone, Default)]
-    struct Capture(Arc<Mutex<Vec<u8>>>);
+    pub struct Capture(Arc<Mutex<Vec<u8>>>);
+
+    impl Capture {
+        /// Everything written so far.
+        pub fn text(&self) -> String {
+            String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+        }
+    }
 
     impl std::io::Write for Capture {
         fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
@@ -243,12 +252,48 @@ mod tests {
         }
     }
 
-    impl<'a> MakeWriter<'a> for Capture {
+    impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Capture {
         type Writer = Capture;
         fn make_writer(&'a self) -> Self::Writer {
             self.clone()
         }
     }
+
+    static GLOBAL: OnceLock<Capture> = OnceLock::new();
+
+    /// The process-wide JSON subscriber (INFO and up) writing into a buffer, installed on first
+    /// call: install it before any handler runs. Global rather than per test: tracing caches each
+    /// call site's interest process-wide, so a thread-local subscriber can miss events whose call
+    /// site another test's thread registered first.
+    pub fn global_json() -> &'static Capture {
+        GLOBAL.get_or_init(|| {
+            let capture = Capture::default();
+            let subscriber = tracing_subscriber::fmt()
+                .json()
+                .with_max_level(tracing::Level::INFO)
+                .with_writer(capture.clone())
+                .finish();
+            tracing::subscriber::set_global_default(subscriber)
+                .expect("no other global subscriber");
+            capture
+        })
+    }
+
+    /// The events of [`global_json`] whose field `field` is `value`.
+    pub fn json_lines_with(field: &str, value: &str) -> Vec<Value> {
+        global_json()
+            .text()
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).expect("JSON log line"))
+            .filter(|l| l["fields"][field] == value)
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::capture::Capture;
+    use super::*;
 
     #[test]
     fn lines_carry_powertools_keys() {
@@ -275,7 +320,7 @@ mod tests {
         tracing::subscriber::with_default(subscriber, || {
             tracing::info!(key = "genesys/c/x.json", bytes = 12u64, "stored transcript");
         });
-        let text = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+        let text = capture.text();
         let line: Value = serde_json::from_str(text.trim()).unwrap();
         assert_eq!(line["level"], "INFO");
         assert_eq!(line["message"], "stored transcript");

@@ -1,4 +1,4 @@
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 
 use aws_sdk_rekognition::config::http::HttpResponse;
 use aws_sdk_rekognition::error::{ConnectorError, ErrorMetadata, SdkError};
@@ -1118,52 +1118,14 @@ async fn rekognition_errors_from_the_wire_are_mapped() {
 // ---------------------------------------------------------------------------------------------
 // Logs
 
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Capture {
-    type Writer = Capture;
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
-
-/// The log lines of every test: a global JSON subscriber writing into a buffer, installed before
-/// any handler runs (see [`config`]). Global rather than per test: tracing caches each call
-/// site's interest process-wide, so a thread-local subscriber can miss events whose call site
-/// another test's thread registered first.
-static LOGS: OnceLock<Capture> = OnceLock::new();
-
-fn logs() -> &'static Capture {
-    LOGS.get_or_init(|| {
-        let capture = Capture::default();
-        let subscriber = tracing_subscriber::fmt()
-            .json()
-            .with_max_level(tracing::Level::INFO)
-            .with_writer(capture.clone())
-            .finish();
-        tracing::subscriber::set_global_default(subscriber).expect("no other global subscriber");
-        capture
-    })
+/// Installs the global log capture (see [`config`]).
+fn logs() {
+    shared::logging::capture::global_json();
 }
 
 /// The logged events of one API Gateway request id.
 fn log_lines(api_request_id: &str) -> Vec<Value> {
-    let text = String::from_utf8(logs().0.lock().unwrap().clone()).unwrap();
-    text.lines()
-        .map(|l| serde_json::from_str::<Value>(l).expect("JSON log line"))
-        .filter(|l| l["fields"]["api_request_id"] == api_request_id)
-        .collect()
+    shared::logging::capture::json_lines_with("api_request_id", api_request_id)
 }
 
 #[tokio::test]

@@ -1,6 +1,6 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 
 use aws_sdk_personalizeruntime::config::http::HttpResponse;
 use aws_smithy_runtime_api::client::http::{
@@ -1495,50 +1495,14 @@ async fn sdk_cache_and_personalize_together() {
 // ---------------------------------------------------------------------------------------------
 // Logs
 
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Capture {
-    type Writer = Capture;
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
-
-/// The log lines of every test: a global JSON subscriber writing into a buffer, installed before
-/// any handler runs (see [`config`]).
-static LOGS: OnceLock<Capture> = OnceLock::new();
-
-fn logs() -> &'static Capture {
-    LOGS.get_or_init(|| {
-        let capture = Capture::default();
-        let subscriber = tracing_subscriber::fmt()
-            .json()
-            .with_max_level(tracing::Level::INFO)
-            .with_writer(capture.clone())
-            .finish();
-        tracing::subscriber::set_global_default(subscriber).expect("no other global subscriber");
-        capture
-    })
+/// Installs the global log capture (see [`config`]).
+fn logs() {
+    shared::logging::capture::global_json();
 }
 
 /// The logged events of one API Gateway request id.
 fn log_lines(api_request_id: &str) -> Vec<Value> {
-    let text = String::from_utf8(logs().0.lock().unwrap().clone()).unwrap();
-    text.lines()
-        .map(|l| serde_json::from_str::<Value>(l).expect("JSON log line"))
-        .filter(|l| l["fields"]["api_request_id"] == api_request_id)
-        .collect()
+    shared::logging::capture::json_lines_with("api_request_id", api_request_id)
 }
 
 #[tokio::test]
