@@ -180,20 +180,14 @@ impl SegmentPipeline {
             self.cloud.emulator_url
         );
         let all: Value = self.cloud.http.get(&url).send().await?.json().await?;
-        let list = all
-            .get("events")
-            .or_else(|| all.get("requests"))
-            .and_then(Value::as_array)
-            .cloned()
-            .or_else(|| all.as_array().cloned())
+        // `{"count", "events": [<PutEvents body as sent, plus seq and receivedAt>]}`.
+        let list = all["events"]
+            .as_array()
             .with_context(|| format!("unexpected admin answer: {all}"))?;
         Ok(list
-            .into_iter()
-            .filter(|r| {
-                r["sessionId"] == session_id
-                    || r["request"]["sessionId"] == session_id
-                    || r["body"]["sessionId"] == session_id
-            })
+            .iter()
+            .filter(|r| r["sessionId"] == session_id)
+            .cloned()
             .collect())
     }
 
@@ -301,16 +295,7 @@ impl SegmentPipeline {
 
 /// The events of a recorded PutEvents request.
 pub fn event_list(request: &Value) -> Vec<Value> {
-    for candidate in [
-        &request["eventList"],
-        &request["request"]["eventList"],
-        &request["body"]["eventList"],
-    ] {
-        if let Some(list) = candidate.as_array() {
-            return list.clone();
-        }
-    }
-    Vec::new()
+    request["eventList"].as_array().cloned().unwrap_or_default()
 }
 
 /// A Segment `track` message.
