@@ -118,6 +118,15 @@ start() {
     printf -- '--- %s started %s: %s\n' "$name" "$(date -u +%FT%TZ)" "$*" >"$log"
     setsid "$@" >>"$log" 2>&1 </dev/null &
     local pid=$!
+    # Until setsid has run and exec'd CMD, the child is a copy of this script (its command
+    # line lacks MARKER, its process group is ours): wait for that before recording it, or a
+    # quick `running` check sees a dead service and `stop` would signal our own group.
+    local i
+    for ((i = 0; i < 100; i++)); do
+        tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$marker" && break
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.05
+    done
     local pgid
     pgid="$(ps -o pgid= -p "$pid" 2>/dev/null | tr -d ' ' || true)"
     printf '%s %s %s\n' "$pid" "${pgid:-$pid}" "$marker" >"$(pid_file "$name")"
