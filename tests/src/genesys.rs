@@ -53,9 +53,9 @@ pub fn failed_keys(raw_key: &str) -> (String, String) {
     (copy, error)
 }
 
-/// `skipped/<raw key>.json`.
+/// `skipped/<raw key>.reason.json`.
 pub fn skipped_key(raw_key: &str) -> String {
-    format!("{SKIPPED_PREFIX}{raw_key}.json")
+    format!("{SKIPPED_PREFIX}{raw_key}.reason.json")
 }
 
 /// A Genesys transcript document (as the emulator serves it and the fetcher stores it).
@@ -596,7 +596,7 @@ mod tests {
         );
         assert_eq!(
             skipped_key("genesys/c/m.json"),
-            "skipped/genesys/c/m.json.json"
+            "skipped/genesys/c/m.json.reason.json"
         );
     }
 

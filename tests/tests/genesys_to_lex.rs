@@ -346,7 +346,7 @@ async fn duplicate_delivery_leaves_one_raw_object_and_one_identical_output() -> 
 }
 
 /// (f) A Spanish (es-US) conversation: the designer reads en-US only, so no designer file, and
-/// the reason is written to skipped/<raw key>.json in the raw bucket.
+/// the reason is written to skipped/<raw key>.reason.json in the raw bucket.
 #[tokio::test]
 async fn spanish_conversation_is_skipped_with_a_reason() -> Result<()> {
     let p = Pipeline::connect().await?;

@@ -12,7 +12,7 @@
 //! * a malformed document stays where it is; a copy goes to `<FAILED_PREFIX><key>` with
 //!   `<FAILED_PREFIX><key>.error.json` naming the field and the problem;
 //! * a conversation the designer cannot read (not en-US, no text) gets a reason file at
-//!   `<SKIPPED_PREFIX><key>.json`;
+//!   `<SKIPPED_PREFIX><key>.reason.json`;
 //! * S3 failures (throttling, 5xx, time-outs) fail the invocation with errorType `Retryable`, so
 //!   Lambda's asynchronous retries and the on-failure destination take over.
 //!
@@ -379,7 +379,7 @@ impl<S: ObjectStore> Converter<S> {
                             "conversationId": conversation_id,
                             "reason": reason,
                         });
-                        let note_key = format!("{}{key}.json", self.config.skipped_prefix);
+                        let note_key = format!("{}{key}.reason.json", self.config.skipped_prefix);
                         self.store
                             .put(bucket, &note_key, to_bytes(&note), "application/json")
                             .await?;

@@ -146,7 +146,7 @@ async fn non_english_conversations_are_skipped_with_a_reason_file() {
     c.store.insert(RAW, key, SPANISH);
     let out = c.handle(event(key)).await.unwrap();
     assert_eq!(out["results"][0]["action"], "skipped");
-    let note = json_at(&c.store, RAW, &format!("skipped/{key}.json"));
+    let note = json_at(&c.store, RAW, &format!("skipped/{key}.reason.json"));
     assert!(note["reason"].as_str().unwrap().contains("es-US"));
     assert_eq!(
         note["conversationId"],
