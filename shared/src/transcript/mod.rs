@@ -104,7 +104,13 @@ pub struct Converted {
 /// without even decoding it (as [`convert`] does). A document that does not parse is parsed
 /// again, more slowly, to learn the path of the field that failed.
 pub fn parse(bytes: &[u8]) -> Result<Document<'_>, ConvertError> {
-    let doc = match serde_json::from_slice::<Document>(bytes) {
+    // Validating the UTF-8 once, up front, is cheaper than the parser checking every string
+    // it borrows; invalid bytes take the slow path below, which names the field.
+    let parsed = match std::str::from_utf8(bytes) {
+        Ok(text) => serde_json::from_str::<Document>(text),
+        Err(_) => serde_json::from_slice::<Document>(bytes),
+    };
+    let doc = match parsed {
         Ok(doc) => doc,
         Err(first) => {
             let mut de = serde_json::Deserializer::from_slice(bytes);

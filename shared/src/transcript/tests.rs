@@ -306,6 +306,27 @@ fn malformed_documents_name_the_field() {
 }
 
 #[test]
+fn invalid_utf8_names_the_string_it_is_in() {
+    let mut input = doc(json!([{"phrases": [
+        {"text": "fine", "startTimeMs": 1_749_243_600_000_i64},
+        {"text": "caf\u{e9}", "startTimeMs": 1_749_243_601_000_i64}
+    ]}]))
+    .into_bytes();
+    // "café" with its UTF-8 é (c3 a9) cut to a lone c3 byte.
+    let at = input.windows(2).position(|w| w == [0xc3, 0xa9]).unwrap();
+    input[at + 1] = b'!';
+    let err = convert(&input, Options::default()).expect_err("invalid UTF-8");
+    assert_eq!(err.field, "transcripts[0].phrases[1].text", "{err}");
+    assert!(err.problem.contains("unicode"), "{err}");
+    // Valid UTF-8 everywhere else still converts the same, with the fast path.
+    let (c, _) = converted(
+        &doc(json!([{"phrases": [{"text": "caf\u{e9} \u{1f600}", "startTimeMs": 1}]}])),
+        Options::default(),
+    );
+    assert!(String::from_utf8(c.body).unwrap().contains("café 😀"));
+}
+
+#[test]
 fn documents_of_one_conversation_merge_and_others_are_refused() {
     let a = doc(
         json!([{"transcriptId": "a", "phrases": [{"participantPurpose": "external", "text": "second", "startTimeMs": 1_749_243_605_000_i64}]}]),
