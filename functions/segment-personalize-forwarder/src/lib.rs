@@ -14,7 +14,9 @@
 //!   per record body. Invalid messages go to `DEAD_LETTER_QUEUE_URL` unchanged with the reason in
 //!   the message attribute `reason` (so a redrive after fixing the configuration works) and count
 //!   as handled; messages of a call that failed with a retryable error are reported in
-//!   `batchItemFailures`, so SQS redelivers exactly those. Without `DEAD_LETTER_QUEUE_URL`,
+//!   `batchItemFailures`, so SQS redelivers exactly those. When Personalize refuses a PutEvents
+//!   call that carries several messages, the call is sent again as one call per message, so
+//!   only the refused message is parked and the others go through. Without `DEAD_LETTER_QUEUE_URL`,
 //!   invalid messages are reported as failures too and reach the queue's own dead-letter queue
 //!   through its redrive policy (without the reason).
 //!
@@ -124,6 +126,8 @@ struct Results {
     events: usize,
     users: usize,
     put_events_calls: usize,
+    /// Refused PutEvents calls sent again one call per message.
+    split_calls: usize,
 }
 
 impl<S: EventSink, D: DeadLetters> Forwarder<S, D> {
@@ -248,6 +252,22 @@ impl<S: EventSink, D: DeadLetters> Forwarder<S, D> {
             results.put_events_calls += 1;
             match self.sink.put_events(&call.request).await {
                 Ok(()) => results.events += call.request.event_list.len(),
+                // Refused as a whole for one message's sake: find which one.
+                Err(e) if e.kind == ErrorKind::InvalidInput && call.messages.len() > 1 => {
+                    tracing::warn!(
+                        messages = call.messages.len(),
+                        "PutEvents refused: {}; sending again one call per message",
+                        e.message
+                    );
+                    results.split_calls += 1;
+                    for part in call.split_by_message() {
+                        results.put_events_calls += 1;
+                        match self.sink.put_events(&part.request).await {
+                            Ok(()) => results.events += part.request.event_list.len(),
+                            Err(e) => classify(&mut results, &part.messages, "PutEvents", e),
+                        }
+                    }
+                }
                 Err(e) => classify(&mut results, &call.messages, "PutEvents", e),
             }
         }
@@ -289,6 +309,13 @@ fn record(metrics: &mut Metrics, results: &Results, invalid: usize) {
         Unit::Count,
         results.put_events_calls as f64,
     );
+    if results.split_calls > 0 {
+        metrics.add(
+            "PutEventsCallsSplit",
+            Unit::Count,
+            results.split_calls as f64,
+        );
+    }
     metrics.add(
         "MessagesInvalid",
         Unit::Count,

@@ -35,6 +35,9 @@ struct Recorder {
     users: Mutex<Vec<Value>>,
     /// Fail calls whose session is this one.
     fail_session: Option<(String, ErrorKind)>,
+    /// Refuse (InvalidInput) calls with an event for this item, as Personalize refuses a
+    /// whole call for one bad event.
+    refuse_item: Option<String>,
 }
 
 impl EventSink for Recorder {
@@ -42,6 +45,16 @@ impl EventSink for Recorder {
         if let Some((session, kind)) = &self.fail_session {
             if r.session_id == session.as_str() {
                 return Err(PipelineError::new(*kind, "PutEvents: ThrottlingException"));
+            }
+        }
+        if let Some(item) = &self.refuse_item {
+            if r.event_list
+                .iter()
+                .any(|e| e.item_id.as_deref() == Some(item))
+            {
+                return Err(PipelineError::invalid_input(
+                    "PutEvents: InvalidInputException: itemId refused",
+                ));
             }
         }
         self.events
@@ -242,6 +255,48 @@ async fn personalize_refusing_a_request_is_a_rejection_not_a_retry() {
     let f = forwarder(sink, None);
     let out = f.handle(track("msg-5", "anon-5", "p")).await.unwrap();
     assert_eq!(out["status"], "rejected", "{out}");
+}
+
+#[tokio::test]
+async fn a_refused_call_is_split_so_only_the_refused_message_is_parked() {
+    let sink = Recorder {
+        refuse_item: Some("p-refused".into()),
+        ..Default::default()
+    };
+    let f = forwarder(sink, Some(Parked::default()));
+    let bodies: Vec<String> = ["p1", "p-refused", "p3"]
+        .iter()
+        .enumerate()
+        .map(|(i, item)| track(&format!("m{i}"), "anon-r", item).to_string())
+        .collect();
+    let out = f.handle(sqs_event(&bodies)).await.unwrap();
+    assert!(failures(&out).is_empty(), "{out}");
+    // One refused call of three events, then one call per message: two go through.
+    let sent = f.sink.events.lock().unwrap().clone();
+    let items: Vec<&str> = sent
+        .iter()
+        .map(|call| {
+            assert_eq!(call["eventList"].as_array().unwrap().len(), 1);
+            call["eventList"][0]["itemId"].as_str().unwrap()
+        })
+        .collect();
+    assert_eq!(items, ["p1", "p3"]);
+    let parked = f
+        .dead_letters
+        .as_ref()
+        .unwrap()
+        .messages
+        .lock()
+        .unwrap()
+        .clone();
+    assert_eq!(parked.len(), 1, "{parked:?}");
+    assert_eq!(parked[0].0, bodies[1], "parked unchanged");
+    assert_eq!(parked[0].2, "m-1");
+    assert!(
+        parked[0].1.contains("rejected by Personalize"),
+        "{}",
+        parked[0].1
+    );
 }
 
 #[tokio::test]

@@ -23,6 +23,40 @@ use super::request::{Event, PutEventsRequest, PutUsersRequest, User};
 pub struct Call<T> {
     pub request: T,
     pub messages: Vec<usize>,
+    /// The message each item of the request came from, in the request's order: for PutEvents
+    /// the message of each event; for PutUsers the message whose identify gave the user (the
+    /// last one of that user).
+    pub origins: Vec<usize>,
+}
+
+impl<'a> Call<PutEventsRequest<'a>> {
+    /// One call per message, each with only that message's events of this call (same session
+    /// and user), in message order: to find which message of a call Personalize refused.
+    pub fn split_by_message(&self) -> Vec<Call<PutEventsRequest<'a>>> {
+        self.messages
+            .iter()
+            .map(|&m| {
+                let event_list: Vec<Event<'a>> = self
+                    .request
+                    .event_list
+                    .iter()
+                    .zip(&self.origins)
+                    .filter(|(_, &o)| o == m)
+                    .map(|(e, _)| e.clone())
+                    .collect();
+                Call {
+                    origins: vec![m; event_list.len()],
+                    request: PutEventsRequest {
+                        tracking_id: self.request.tracking_id.clone(),
+                        session_id: self.request.session_id.clone(),
+                        user_id: self.request.user_id.clone(),
+                        event_list,
+                    },
+                    messages: vec![m],
+                }
+            })
+            .collect()
+    }
 }
 
 /// Everything to do for a batch of messages.
@@ -138,7 +172,8 @@ pub fn plan<'a>(
         while events.peek().is_some() {
             let chunk: Vec<(Event<'a>, usize)> =
                 events.by_ref().take(limits::EVENTS_PER_CALL).collect();
-            let mut messages: Vec<usize> = chunk.iter().map(|(_, i)| *i).collect();
+            let origins: Vec<usize> = chunk.iter().map(|(_, i)| *i).collect();
+            let mut messages = origins.clone();
             messages.dedup();
             out.put_events.push(Call {
                 request: PutEventsRequest {
@@ -148,6 +183,7 @@ pub fn plan<'a>(
                     event_list: chunk.into_iter().map(|(e, _)| e).collect(),
                 },
                 messages,
+                origins,
             });
         }
     }
@@ -161,6 +197,10 @@ pub fn plan<'a>(
         while all.peek().is_some() {
             let chunk: Vec<(User<'a>, Vec<usize>)> =
                 all.by_ref().take(limits::USERS_PER_CALL).collect();
+            let origins: Vec<usize> = chunk
+                .iter()
+                .map(|(_, m)| *m.last().expect("a user comes from a message"))
+                .collect();
             let mut messages: Vec<usize> =
                 chunk.iter().flat_map(|(_, m)| m.iter().copied()).collect();
             messages.sort_unstable();
@@ -170,6 +210,7 @@ pub fn plan<'a>(
                     users: chunk.into_iter().map(|(u, _)| u).collect(),
                 },
                 messages,
+                origins,
             });
         }
     }

@@ -1037,6 +1037,60 @@ fn users_go_in_tens_and_the_last_identify_wins() {
     assert_eq!(u3.properties.as_deref(), Some(r#"{"plan":"pro"}"#));
     assert_eq!(p.put_users[0].messages, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 12]);
     assert_eq!(p.put_users[1].messages, [10, 11]);
+    // u3's identify that counts is message 12.
+    assert_eq!(p.put_users[0].origins, [0, 1, 2, 12, 4, 5, 6, 7, 8, 9]);
+    assert_eq!(p.put_users[1].origins, [10, 11]);
+}
+
+#[test]
+fn a_call_splits_into_one_call_per_message_with_only_its_events() {
+    let c = config(&[]);
+    let order = |id: &str, n: usize| {
+        let products: Vec<Json> = (0..n)
+            .map(|i| json!({"product_id": format!("{id}-p{i}")}))
+            .collect();
+        with(
+            serde_json::from_str(&track(json!({"products": products}))).unwrap(),
+            json!({"messageId": id}),
+        )
+    };
+    // Same session: 3 + 1 + 4 events in one call, then a 9-event message split 2 / 7.
+    let texts = [order("a", 3), order("b", 1), order("c", 4), order("d", 9)];
+    let p = plan(&c, texts.iter().map(|t| c.map_str(t)));
+    assert_eq!(p.put_events.len(), 2);
+    let first = &p.put_events[0];
+    assert_eq!(first.messages, [0, 1, 2, 3]);
+    assert_eq!(first.origins, [0, 0, 0, 1, 2, 2, 2, 2, 3, 3]);
+    assert_eq!(p.put_events[1].origins, [3; 7]);
+
+    let parts = first.split_by_message();
+    let shape: Vec<(Vec<usize>, Vec<&str>)> = parts
+        .iter()
+        .map(|part| {
+            let ids = part
+                .request
+                .event_list
+                .iter()
+                .map(|e| e.item_id.as_deref().unwrap())
+                .collect();
+            (part.messages.clone(), ids)
+        })
+        .collect();
+    assert_eq!(
+        shape,
+        [
+            (vec![0], vec!["a-p0", "a-p1", "a-p2"]),
+            (vec![1], vec!["b-p0"]),
+            (vec![2], vec!["c-p0", "c-p1", "c-p2", "c-p3"]),
+            (vec![3], vec!["d-p0", "d-p1"]),
+        ]
+    );
+    for part in &parts {
+        assert_eq!(part.request.session_id, first.request.session_id);
+        assert_eq!(part.request.user_id, first.request.user_id);
+        assert_eq!(part.request.tracking_id, "tid");
+        assert_eq!(part.origins.len(), part.request.event_list.len());
+    }
 }
 
 #[test]
