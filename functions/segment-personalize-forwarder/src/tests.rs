@@ -131,6 +131,12 @@ fn sqs_event(bodies: &[String]) -> Value {
     json!({ "Records": records })
 }
 
+/// What the forwarder sent to its dead-letter queue: (body, reason, SQS message id).
+fn parked(f: &Forwarder<Recorder, Parked>) -> Vec<(String, String, String)> {
+    let dead_letters = f.dead_letters.as_ref().expect("a dead-letter queue");
+    dead_letters.messages.lock().unwrap().clone()
+}
+
 fn failures(response: &Value) -> Vec<String> {
     response["batchItemFailures"]
         .as_array()
@@ -281,14 +287,7 @@ async fn a_refused_call_is_split_so_only_the_refused_message_is_parked() {
         })
         .collect();
     assert_eq!(items, ["p1", "p3"]);
-    let parked = f
-        .dead_letters
-        .as_ref()
-        .unwrap()
-        .messages
-        .lock()
-        .unwrap()
-        .clone();
+    let parked = parked(&f);
     assert_eq!(parked.len(), 1, "{parked:?}");
     assert_eq!(parked[0].0, bodies[1], "parked unchanged");
     assert_eq!(parked[0].2, "m-1");
@@ -310,14 +309,7 @@ async fn an_sqs_batch_with_one_bad_message_parks_exactly_that_one() {
     ];
     let out = f.handle(sqs_event(&bodies)).await.unwrap();
     assert!(failures(&out).is_empty(), "{out}");
-    let parked = f
-        .dead_letters
-        .as_ref()
-        .unwrap()
-        .messages
-        .lock()
-        .unwrap()
-        .clone();
+    let parked = parked(&f);
     assert_eq!(parked.len(), 1);
     assert_eq!(parked[0].0, bad, "the body unchanged");
     assert!(parked[0].1.contains("timestamp"), "{}", parked[0].1);
