@@ -1127,3 +1127,51 @@ fn requests_serialise_as_the_api_json() {
     let owned: PutEventsRequest<'static> = p.put_events[0].request.clone().into_owned();
     assert_eq!(owned, p.put_events[0].request);
 }
+
+/// Whatever Segment (or anyone with the queue) sends, mapping answers with an outcome or an
+/// error naming a field, never a panic: every truncation and single-byte damage of the
+/// fixtures, and times at the edges of what RFC 3339 and the API allow.
+#[test]
+fn damaged_messages_never_panic() {
+    let c = file_config();
+    let check = |input: &[u8]| {
+        let Ok(text) = std::str::from_utf8(input) else {
+            return;
+        };
+        let p = plan(&c, [c.map_str(text)]);
+        for call in &p.put_events {
+            serde_json::from_str::<Json>(&call.request.to_json()).expect("request is JSON");
+        }
+        for call in &p.put_users {
+            serde_json::from_str::<Json>(&call.request.to_json()).expect("request is JSON");
+        }
+    };
+    for fixture in [ORDER, VIEWED, TRACK_SPEC, PAGE_SPEC, IDENTIFY_SPEC, SCREEN] {
+        let bytes = fixture.as_bytes();
+        for end in 0..=bytes.len() {
+            check(&bytes[..end]);
+        }
+        let mut damaged = bytes.to_vec();
+        for at in 0..bytes.len() {
+            for b in [b'"', b'{', b']', b'\\', b'0', b'-', b'9', b'e', b' '] {
+                damaged[at] = b;
+                check(&damaged);
+            }
+            damaged[at] = bytes[at];
+        }
+    }
+    for t in [
+        "0000-01-01T00:00:00Z",
+        "9999-12-31T23:59:59.999999999-23:59",
+        "9999-12-31T23:59:59+23:59",
+        "1970-01-01T00:00:00.000000001Z",
+        "2024-02-30T00:00:00Z",
+        "2024-05-14T08:15:30.250+99:00",
+    ] {
+        let text = with(
+            serde_json::from_str(&track(json!({"productId": "p", "price": 1e308}))).unwrap(),
+            json!({"timestamp": t}),
+        );
+        check(text.as_bytes());
+    }
+}

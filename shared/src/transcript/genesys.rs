@@ -116,9 +116,24 @@ impl<'de> Visitor<'de> for OptCow {
     }
 }
 
-/// Epoch (or duration) milliseconds: an integer, a float with no fraction, or an RFC 3339 string.
+/// The largest time or duration accepted, in milliseconds: 9999-12-31T23:59:59.999Z. Within
+/// it, sums and differences of a few times cannot overflow.
+pub const MAX_MILLIS: i64 = 253_402_300_799_999;
+
+/// Epoch (or duration) milliseconds: an integer, a float with no fraction, or an RFC 3339 string,
+/// at most [`MAX_MILLIS`] either side of zero.
 fn millis<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
     d.deserialize_option(OptMillis)
+}
+
+fn in_range<E: de::Error>(v: i64) -> Result<Option<i64>, E> {
+    if v.checked_abs().is_some_and(|a| a <= MAX_MILLIS) {
+        Ok(Some(v))
+    } else {
+        Err(E::custom(format!(
+            "{v} milliseconds is out of range (at most {MAX_MILLIS}, the end of year 9999)"
+        )))
+    }
 }
 
 struct OptMillis;
@@ -143,30 +158,27 @@ impl<'de> Visitor<'de> for OptMillis {
     }
 
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-        Ok(Some(v))
+        in_range(v)
     }
 
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-        i64::try_from(v)
-            .map(Some)
-            .map_err(|_| E::custom(format!("milliseconds out of range: {v}")))
+        in_range(i64::try_from(v).unwrap_or(i64::MAX))
     }
 
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
         if v.fract() == 0.0 && v.abs() < 9.0e15 {
-            Ok(Some(v as i64))
+            in_range(v as i64)
         } else {
             Err(E::custom(format!("expected whole milliseconds, got {v}")))
         }
     }
 
     fn visit_str<E: de::Error>(self, s: &str) -> Result<Self::Value, E> {
-        time::OffsetDateTime::parse(s, &Rfc3339)
-            .map(|t| Some((t.unix_timestamp_nanos() / 1_000_000) as i64))
-            .map_err(|_| {
-                E::custom(format!(
-                    "expected epoch milliseconds or an RFC 3339 time, got {s:?}"
-                ))
-            })
+        let t = time::OffsetDateTime::parse(s, &Rfc3339).map_err(|_| {
+            E::custom(format!(
+                "expected epoch milliseconds or an RFC 3339 time, got {s:?}"
+            ))
+        })?;
+        in_range((t.unix_timestamp_nanos() / 1_000_000) as i64)
     }
 }

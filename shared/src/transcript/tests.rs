@@ -293,6 +293,14 @@ fn malformed_documents_name_the_field() {
             r#"{"conversationId": "c", "transcripts": [{"phrases": [{"text": "x", "startTimeMs": 1.5}]}]}"#,
             "transcripts[0].phrases[0].startTimeMs",
         ),
+        (
+            r#"{"conversationId": "c", "conversationStartTime": 253402300800000, "transcripts": []}"#,
+            "conversationStartTime",
+        ),
+        (
+            r#"{"conversationId": "c", "transcripts": [{"phrases": [{"text": "x", "startTimeMs": 1, "duration": {"milliseconds": -9223372036854775808}}]}]}"#,
+            "transcripts[0].phrases[0].duration.milliseconds",
+        ),
     ];
     for (input, field) in cases {
         let err = convert(input.as_bytes(), Options::default()).expect_err(input);
@@ -366,4 +374,46 @@ fn output_keys_join_prefixes() {
     assert_eq!(output_key("lex-designer", "a.json"), "lex-designer/a.json");
     assert_eq!(output_key("/lex/", "a.json"), "lex/a.json");
     assert_eq!(output_key("", "a.json"), "a.json");
+}
+
+/// Whatever arrives in the raw bucket, the conversion answers with an outcome or an error naming
+/// a field, never a panic: every truncation and single-byte damage of the published example,
+/// and extreme numbers where times are added and subtracted.
+#[test]
+fn damaged_documents_never_panic() {
+    let check = |input: &[u8]| {
+        if let Ok(Outcome::Converted(c)) = convert(input, Options { redact_pii: true }) {
+            serde_json::from_slice::<Value>(&c.body).expect("output is JSON");
+        }
+    };
+    let example = EXAMPLE.as_bytes();
+    for end in 0..=example.len() {
+        check(&example[..end]);
+    }
+    let mut damaged = example.to_vec();
+    for at in 0..example.len() {
+        for b in [b'"', b'{', b']', b'\\', b'0', b'-', b'9', b'e', b' ', 0xff] {
+            damaged[at] = b;
+            check(&damaged);
+        }
+        damaged[at] = example[at];
+    }
+    for n in [
+        "9223372036854775807",
+        "-9223372036854775808",
+        "9223372036854775",
+        "-1",
+        "0",
+    ] {
+        for m in ["9223372036854775807", "-9223372036854775808", "1"] {
+            let doc = format!(
+                r#"{{"conversationId": "c", "conversationStartTime": {m}, "transcripts": [
+                    {{"startTime": {n}, "duration": {{"milliseconds": {n}}}, "phrases": [
+                        {{"text": "a", "startTimeMs": {n}, "duration": {{"milliseconds": {n}}}}},
+                        {{"text": "b", "offset": {{"milliseconds": {n}}}}},
+                        {{"text": "c", "startTimeMs": {m}}}]}}]}}"#
+            );
+            check(doc.as_bytes());
+        }
+    }
 }
