@@ -422,3 +422,44 @@ fn config_defaults_and_checks() {
     assert_eq!(bad(&[("MAX_IMAGES", "0")]), "MAX_IMAGES");
     assert_eq!(bad(&[("STATE_MACHINE_ARN", "nope")]), "STATE_MACHINE_ARN");
 }
+
+/// Whatever is uploaded as a manifest, validation answers with a job or with reasons, never a
+/// panic: every truncation and single-byte damage of the sample job, and numbers at the edges.
+#[test]
+fn damaged_manifests_never_panic() {
+    let check = |body: &[u8]| {
+        if let Ok(job) = validate(Ok("sample-job".into()), body, 100) {
+            serde_json::from_slice::<Value>(&job.items_json()).expect("items are JSON");
+        }
+    };
+    let sample = SAMPLE.as_bytes();
+    for end in 0..=sample.len() {
+        check(&sample[..end]);
+    }
+    let mut damaged = sample.to_vec();
+    for at in 0..sample.len() {
+        for b in [b'"', b'{', b']', b'\\', b'0', b'-', b'9', b'e', b' ', 0xff] {
+            damaged[at] = b;
+            check(&damaged);
+        }
+        damaged[at] = sample[at];
+    }
+    for n in [
+        "1e308",
+        "-1e308",
+        "-0",
+        "18446744073709551615",
+        "-9223372036854775808",
+        "0.5",
+    ] {
+        for field in ["numberOfImages", "cfgScale", "seed", "width", "height"] {
+            let mut m = manifest();
+            m[field] = serde_json::from_str(n).unwrap();
+            check(m.to_string().as_bytes());
+            let mut m = manifest();
+            m["images"][1]["maskBoxes"][0]["left"] = serde_json::from_str(n).unwrap();
+            m["images"][1]["maskBoxes"][0]["width"] = serde_json::from_str(n).unwrap();
+            check(m.to_string().as_bytes());
+        }
+    }
+}

@@ -158,4 +158,33 @@ mod tests {
         big.resize(6 * 1024 * 1024, 0);
         assert!(check_input(&big, Model::NovaCanvas).is_ok());
     }
+
+    /// A damaged upload is an InvalidInput naming the image, never a panic: every truncation
+    /// and single-byte damage of a small PNG and JPEG.
+    #[test]
+    fn damaged_images_are_refused_never_panic() {
+        let img = RgbImage::from_fn(24, 16, |x, y| image::Rgb([x as u8 * 9, y as u8 * 13, 90]));
+        for original in [encode_png(&img).unwrap(), jpeg(24, 16)] {
+            let check = |bytes: &[u8]| {
+                let Ok(format) = sniff_format(bytes) else {
+                    return;
+                };
+                if let Err(e) = decode(bytes, format) {
+                    assert_eq!(e.kind, ErrorKind::InvalidInput);
+                    assert!(e.message.starts_with("image: "), "{}", e.message);
+                }
+            };
+            for end in 0..=original.len() {
+                check(&original[..end]);
+            }
+            let mut damaged = original.clone();
+            for at in 0..original.len() {
+                for b in [0x00, 0xff, 0x7f] {
+                    damaged[at] = b;
+                    check(&damaged);
+                }
+                damaged[at] = original[at];
+            }
+        }
+    }
 }
