@@ -10,7 +10,8 @@
 #   clippy       cargo clippy --workspace --all-targets -- -D warnings
 #   unit         cargo test --workspace --exclude integration-tests (unit, handler, CLI tests)
 #   lint         scripts/lint.sh (sam validate --lint, cfn-lint, asl-validator)
-#   it-build     cargo test -p integration-tests --no-run (before the local cloud starts)
+#   it-build     cargo test -p integration-tests --no-run, and the mlpipe binary the CLI backfill
+#                test runs (before the local cloud starts)
 #   localcloud   scripts/localcloud.sh down + up (fresh processes run the code just built)
 #   integration  cargo test -p integration-tests, with `scripts/localcloud.sh env`
 #
@@ -143,7 +144,11 @@ stage fmt cargo fmt --all --check
 stage clippy cargo clippy --workspace --all-targets -- -D warnings
 stage unit cargo test --workspace --exclude integration-tests
 stage lint bash scripts/lint.sh
-stage it-build cargo test -p integration-tests --no-run
+it_build() {
+    cargo test -p integration-tests --no-run
+    cargo build -p mlpipe --bin mlpipe
+}
+stage it-build it_build
 
 if [[ "$TEST_SKIP" == *" localcloud "* ]]; then
     skip localcloud "TEST_SKIP"

@@ -59,6 +59,24 @@ pub fn repo_root() -> PathBuf {
         .to_path_buf()
 }
 
+/// The `mlpipe` binary of this build: beside the directory of the test binaries (`deps/`).
+/// `scripts/test.sh` builds it before the integration tests run.
+pub fn mlpipe_bin() -> Result<PathBuf> {
+    let exe = std::env::current_exe().context("where this test binary is")?;
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .context("the test binary is not in <target>/<profile>/deps")?;
+    let bin = dir.join(format!("mlpipe{}", std::env::consts::EXE_SUFFIX));
+    if !bin.is_file() {
+        bail!(
+            "{} is missing: build it with `cargo build -p mlpipe --bin mlpipe` (scripts/test.sh does)",
+            bin.display()
+        );
+    }
+    Ok(bin)
+}
+
 /// How long a test waits for the pipeline to produce something: `INTEGRATION_TIMEOUT_SECS`,
 /// default 60 s (a function's first invocation may have to start its process).
 pub fn pipeline_timeout() -> Duration {

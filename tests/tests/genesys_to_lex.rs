@@ -2,6 +2,9 @@
 //! EventBridge partner event -> rule -> SQS -> relay -> genesys-transcript-fetcher -> emulated
 //! Genesys -> raw bucket -> S3 notification -> relay -> lex-transcript-converter -> output bucket.
 //!
+//! Also the CLI's backfill from the raw bucket to the output bucket (`mlpipe transcripts
+//! convert s3://... --out s3://...`).
+//!
 //! Start the local cloud first (`scripts/localcloud.sh up`), or run `scripts/test.sh`. Without
 //! it every test fails, saying so.
 //!
@@ -15,8 +18,9 @@ use integration_tests::genesys::{
     failed_keys, raw_key, skipped_key, Pipeline, Serve, Transcript, TranscriptionEvent,
     FETCHER_DLQ, OUTPUT_BUCKET, RAW_BUCKET,
 };
-use integration_tests::{lex, pipeline_timeout, s3, sqs, uuid_v4};
+use integration_tests::{lex, mlpipe_bin, pipeline_timeout, s3, sqs, uuid_v4};
 use serde_json::Value;
+use shared::transcript::{self, Options, Outcome};
 
 /// Waits for the designer file; on time-out, says what the local cloud shows instead.
 async fn output_of(p: &Pipeline, t: &Transcript) -> Result<Vec<u8>> {
@@ -416,5 +420,111 @@ async fn transcript_not_ready_yet_is_fetched_on_retry() -> Result<()> {
     );
     let failures = p.fetcher_failures(&t.conversation_id).await?;
     assert!(failures.is_empty(), "{failures:?}");
+    Ok(())
+}
+
+/// The backfill path of the CLI, S3 to S3: `mlpipe transcripts convert s3://<raw>/<prefix>
+/// --out s3://<output>/<prefix>` reads every `.json` key below the prefix (nested too, other
+/// keys left alone), writes one designer file per conversation with the bytes the converter
+/// writes, reports the skipped and the failed, exits 1 because one document failed, and a
+/// second run writes the same bytes.
+#[tokio::test]
+async fn cli_backfill_from_s3_to_s3() -> Result<()> {
+    let p = Pipeline::connect().await?;
+    let run = format!("cli-backfill-{}", uuid_v4());
+    let input = format!("{run}/in/");
+    let output = format!("{run}/out");
+
+    let mut expected: Vec<(String, Vec<u8>)> = Vec::new();
+    for (i, t) in Transcript::samples()?.iter().enumerate() {
+        let t = t.with_fresh_ids();
+        // Half of them one folder deeper: everything below the prefix counts.
+        let key = match i % 2 {
+            0 => format!("{input}{}.json", t.conversation_id),
+            _ => format!("{input}2025/06/{}.json", t.conversation_id),
+        };
+        s3::put(p.s3(), RAW_BUCKET, &key, t.bytes.clone()).await?;
+        if let Outcome::Converted(c) = transcript::convert(&t.bytes, Options::default())? {
+            expected.push((format!("{output}/{}", c.file_name), c.body));
+        }
+    }
+    expected.sort();
+    ensure!(expected.len() == 3, "three English samples, one Spanish");
+    s3::put(
+        p.s3(),
+        RAW_BUCKET,
+        &format!("{input}broken.json"),
+        &b"{\"conversationId\": "[..],
+    )
+    .await?;
+    s3::put(
+        p.s3(),
+        RAW_BUCKET,
+        &format!("{input}notes.txt"),
+        &b"not a transcript"[..],
+    )
+    .await?;
+
+    let mlpipe = || -> Result<std::process::Output> {
+        std::process::Command::new(mlpipe_bin()?)
+            .args(["transcripts", "convert"])
+            .arg(format!("s3://{RAW_BUCKET}/{input}"))
+            .arg("--out")
+            .arg(format!("s3://{OUTPUT_BUCKET}/{output}"))
+            .env("AWS_ENDPOINT_URL", &p.cloud.endpoint)
+            .env("AWS_REGION", integration_tests::REGION)
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env_remove("AWS_PROFILE")
+            .output()
+            .context("running mlpipe")
+    };
+    let mut written: Vec<Vec<(String, Vec<u8>)>> = Vec::new();
+    for _ in 0..2 {
+        let out = mlpipe()?;
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        ensure!(
+            out.status.code() == Some(1),
+            "one document failed, so exit 1; got {:?}\n{stdout}\n{stderr}",
+            out.status
+        );
+        ensure!(
+            stdout.contains("converted: 3  skipped: 1  failed: 1  (5 input documents)"),
+            "summary: {stdout}\n{stderr}"
+        );
+        ensure!(stdout.contains("es-US"), "the skipped reason: {stdout}");
+        ensure!(
+            format!("{stdout}{stderr}").contains("broken.json"),
+            "the failed file is named: {stdout}\n{stderr}"
+        );
+        let mut files = Vec::new();
+        for key in s3::list(p.s3(), OUTPUT_BUCKET, &format!("{output}/")).await? {
+            let body = s3::get(p.s3(), OUTPUT_BUCKET, &key)
+                .await?
+                .unwrap_or_default();
+            files.push((key, body));
+        }
+        files.sort();
+        written.push(files);
+    }
+    let names =
+        |files: &[(String, Vec<u8>)]| files.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>();
+    assert_eq!(names(&written[0]), names(&expected));
+    assert!(
+        written[0] == expected,
+        "the CLI's designer files differ from the conversion's bytes"
+    );
+    assert!(
+        written[1] == written[0],
+        "a second run wrote different bytes"
+    );
+    for (key, body) in &written[0] {
+        let name = key.rsplit('/').next().unwrap_or_default();
+        let conversation_id = name.split("_analysis_").next().unwrap_or_default();
+        lex::check_document(body, conversation_id).with_context(|| key.clone())?;
+    }
+    s3::delete_prefix(p.s3(), RAW_BUCKET, &format!("{run}/")).await?;
+    s3::delete_prefix(p.s3(), OUTPUT_BUCKET, &format!("{run}/")).await?;
     Ok(())
 }
