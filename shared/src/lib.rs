@@ -15,6 +15,8 @@
 
 pub mod aws;
 pub mod config;
+#[cfg(any(test, feature = "fakes"))]
+pub mod damage;
 pub mod error;
 #[cfg(feature = "http")]
 pub mod http;

@@ -450,20 +450,12 @@ async fn cli_backfill_from_s3_to_s3() -> Result<()> {
     }
     expected.sort();
     ensure!(expected.len() == 3, "three English samples, one Spanish");
-    s3::put(
-        p.s3(),
-        RAW_BUCKET,
-        &format!("{input}broken.json"),
-        &b"{\"conversationId\": "[..],
-    )
-    .await?;
-    s3::put(
-        p.s3(),
-        RAW_BUCKET,
-        &format!("{input}notes.txt"),
-        &b"not a transcript"[..],
-    )
-    .await?;
+    for (name, body) in [
+        ("broken.json", &b"{\"conversationId\": "[..]),
+        ("notes.txt", b"not a transcript"),
+    ] {
+        s3::put(p.s3(), RAW_BUCKET, &format!("{input}{name}"), body).await?;
+    }
 
     let mlpipe = || -> Result<std::process::Output> {
         std::process::Command::new(mlpipe_bin()?)

@@ -174,17 +174,7 @@ mod tests {
                     assert!(e.message.starts_with("image: "), "{}", e.message);
                 }
             };
-            for end in 0..=original.len() {
-                check(&original[..end]);
-            }
-            let mut damaged = original.clone();
-            for at in 0..original.len() {
-                for b in [0x00, 0xff, 0x7f] {
-                    damaged[at] = b;
-                    check(&damaged);
-                }
-                damaged[at] = original[at];
-            }
+            crate::damage::each_damaged_copy(&original, &[0x00, 0xff, 0x7f], check);
         }
     }
 }
