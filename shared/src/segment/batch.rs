@@ -2,8 +2,11 @@
 //!
 //! Events are grouped by session (the `sessionId`, `userId` pair: one PutEvents request has one of
 //! each), in order of each session's first message, and keep message order within a session.
-//! Each session's events go out in requests of at most 10 events: `ceil(n / 10)` calls per
-//! session. Users go out in PutUsers requests of at most 10; a user identified twice in one batch
+//! Each session's events go out in requests of at most 10 events, and a message's events stay in
+//! one request when they fit in one: a message that would straddle two requests starts the next
+//! one instead (see [`call_sizes`]). Only a message of more than 10 events (an order of many
+//! products) spans requests. So when Personalize refuses a request, every message in it was
+//! refused whole, and sending it again one message per call finds the culprit. Users go out in PutUsers requests of at most 10; a user identified twice in one batch
 //! is sent once, with the last message's traits (PutUsers replaces the whole record).
 //!
 //! Every request lists the indexes of the messages it carries, so a caller handling an SQS batch
@@ -83,7 +86,8 @@ impl Plan<'_> {
     }
 }
 
-/// Number of PutEvents calls for sessions of the given sizes: `ceil(n / 10)` each.
+/// Number of PutEvents calls for sessions of the given sizes when every message has one event
+/// (the fewest possible): `ceil(n / 10)` each.
 pub fn put_events_calls(session_sizes: impl IntoIterator<Item = usize>) -> usize {
     session_sizes
         .into_iter()
@@ -91,17 +95,44 @@ pub fn put_events_calls(session_sizes: impl IntoIterator<Item = usize>) -> usize
         .sum()
 }
 
+/// The sizes of the PutEvents calls for one session whose messages have these numbers of
+/// events, in order. Calls fill up to 10 events; a message that fits in a call but not in what
+/// is left of the current one starts the next call; a message of more than 10 events fills the
+/// current call and whole calls after it.
+pub fn call_sizes(message_sizes: impl IntoIterator<Item = usize>) -> Vec<usize> {
+    let max = limits::EVENTS_PER_CALL;
+    let mut calls = Vec::new();
+    let mut open = 0; // events in the call being filled
+    for mut n in message_sizes {
+        if open > 0 && open + n > max && n <= max {
+            calls.push(open);
+            open = 0;
+        }
+        while open + n > max {
+            n -= max - open;
+            calls.push(max);
+            open = 0;
+        }
+        open += n;
+    }
+    if open > 0 {
+        calls.push(open);
+    }
+    calls
+}
+
 /// Number of PutEvents calls [`plan`] makes for these outcomes (grouping by session as it does).
 pub fn count_put_events_calls(outcomes: &[Outcome<'_>]) -> usize {
-    let mut sizes: HashMap<(&str, Option<&str>), usize> = HashMap::new();
+    let mut sessions: HashMap<(&str, Option<&str>), Vec<usize>> = HashMap::new();
     for o in outcomes {
         if let Outcome::Interactions(i) = o {
-            *sizes
+            sessions
                 .entry((&i.session_id, i.user_id.as_deref()))
-                .or_default() += i.events.len();
+                .or_default()
+                .push(i.events.len());
         }
     }
-    put_events_calls(sizes.into_values())
+    sessions.into_values().map(|m| call_sizes(m).len()).sum()
 }
 
 /// Groups the outcomes of a batch (message `i` is the `i`-th item) into requests.
@@ -168,10 +199,15 @@ pub fn plan<'a>(
     }
 
     for s in by_session.into_iter().flatten() {
-        let mut events = s.events.into_iter().peekable();
-        while events.peek().is_some() {
-            let chunk: Vec<(Event<'a>, usize)> =
-                events.by_ref().take(limits::EVENTS_PER_CALL).collect();
+        // A message's events are contiguous: their runs of equal origin are the messages.
+        let message_sizes = s
+            .events
+            .chunk_by(|a, b| a.1 == b.1)
+            .map(<[_]>::len)
+            .collect::<Vec<_>>();
+        let mut events = s.events.into_iter();
+        for size in call_sizes(message_sizes) {
+            let chunk: Vec<(Event<'a>, usize)> = events.by_ref().take(size).collect();
             let origins: Vec<usize> = chunk.iter().map(|(_, i)| *i).collect();
             let mut messages = origins.clone();
             messages.dedup();

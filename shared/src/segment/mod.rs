@@ -119,7 +119,7 @@ mod scan;
 pub mod time;
 pub mod value;
 
-pub use batch::{count_put_events_calls, plan, put_events_calls, Call, Plan};
+pub use batch::{call_sizes, count_put_events_calls, plan, put_events_calls, Call, Plan};
 pub use config::{Config, EventTypeLookup, EventTypeMap};
 pub use error::MapError;
 pub use input::{split_messages, Layout, RawMessage};

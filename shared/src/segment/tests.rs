@@ -965,6 +965,65 @@ fn chunks(n: usize) -> Vec<usize> {
 }
 
 #[test]
+fn a_message_that_fits_in_one_call_is_never_cut_in_two() {
+    assert_eq!(call_sizes([]), Vec::<usize>::new());
+    assert_eq!(call_sizes([1; 23]), [10, 10, 3]);
+    assert_eq!(call_sizes([23]), [10, 10, 3]);
+    assert_eq!(call_sizes([5, 5]), [10]);
+    assert_eq!(
+        call_sizes([8, 3]),
+        [8, 3],
+        "3 would straddle: it starts the next call"
+    );
+    assert_eq!(call_sizes([8, 3, 7, 1]), [8, 10, 1]);
+    assert_eq!(call_sizes([10, 10]), [10, 10]);
+    // More than a call holds: fills the current call and whole calls after it.
+    assert_eq!(call_sizes([2, 23, 4]), [10, 10, 9]);
+    assert_eq!(call_sizes([0, 3, 0]), [3]);
+
+    // plan() cuts sessions the same way, and count_put_events_calls agrees.
+    let c = config(&[]);
+    let message = |id: usize, session: &str, n: usize| {
+        let products: Vec<Json> = (0..n)
+            .map(|i| json!({"product_id": format!("m{id}-p{i}")}))
+            .collect();
+        with(
+            serde_json::from_str(&track(json!({"products": products}))).unwrap(),
+            json!({"messageId": format!("m{id}"), "anonymousId": session}),
+        )
+    };
+    let sizes = [8, 3, 1, 12, 4, 6, 2, 9, 9, 1, 25, 3];
+    let texts: Vec<String> = sizes
+        .iter()
+        .enumerate()
+        .map(|(i, &n)| message(i, ["s1", "s2"][i % 3 / 2], n))
+        .collect();
+    let outcomes: Vec<_> = texts.iter().map(|t| c.map_str(t).unwrap()).collect();
+    let counted = count_put_events_calls(&outcomes);
+    let p = plan(&c, outcomes.into_iter().map(Ok));
+    assert_eq!(p.put_events.len(), counted);
+    assert_eq!(p.event_count(), sizes.iter().sum::<usize>());
+    for (m, &n) in sizes.iter().enumerate() {
+        let calls = p
+            .put_events
+            .iter()
+            .filter(|c| c.messages.contains(&m))
+            .count();
+        // Within one call when it fits; else as few calls as the open one allows.
+        let fewest = n.div_ceil(10);
+        let most = if n <= 10 { 1 } else { fewest + 1 };
+        assert!(
+            (fewest..=most).contains(&calls),
+            "message {m} ({n} events) is in {calls} calls"
+        );
+    }
+    for call in &p.put_events {
+        assert!(call.request.event_list.len() <= 10);
+        assert_eq!(call.origins.len(), call.request.event_list.len());
+    }
+}
+
+#[test]
 fn call_counts_are_ceil_of_tenths_per_session() {
     assert_eq!(put_events_calls([]), 0);
     assert_eq!(put_events_calls([1]), 1);
@@ -1054,14 +1113,15 @@ fn a_call_splits_into_one_call_per_message_with_only_its_events() {
             json!({"messageId": id}),
         )
     };
-    // Same session: 3 + 1 + 4 events in one call, then a 9-event message split 2 / 7.
-    let texts = [order("a", 3), order("b", 1), order("c", 4), order("d", 9)];
+    // Same session: 3 + 1 + 4 events in one call, then a 12-event message that fills it and
+    // the next one.
+    let texts = [order("a", 3), order("b", 1), order("c", 4), order("d", 12)];
     let p = plan(&c, texts.iter().map(|t| c.map_str(t)));
     assert_eq!(p.put_events.len(), 2);
     let first = &p.put_events[0];
     assert_eq!(first.messages, [0, 1, 2, 3]);
     assert_eq!(first.origins, [0, 0, 0, 1, 2, 2, 2, 2, 3, 3]);
-    assert_eq!(p.put_events[1].origins, [3; 7]);
+    assert_eq!(p.put_events[1].origins, [3; 10]);
 
     let parts = first.split_by_message();
     let shape: Vec<(Vec<usize>, Vec<&str>)> = parts
