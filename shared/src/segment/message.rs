@@ -94,6 +94,26 @@ pub struct Message<'a> {
 }
 
 impl<'a> Message<'a> {
+    /// The field a message member is read into, by the member's name; `None` for the members
+    /// the mapping never reads.
+    fn slot(&mut self, key: &str) -> Option<&mut Option<Value<'a>>> {
+        Some(match key {
+            "type" => &mut self.kind,
+            "messageId" => &mut self.message_id,
+            "anonymousId" => &mut self.anonymous_id,
+            "userId" => &mut self.user_id,
+            "timestamp" => &mut self.timestamp,
+            "originalTimestamp" => &mut self.original_timestamp,
+            "sentAt" => &mut self.sent_at,
+            "receivedAt" => &mut self.received_at,
+            "event" => &mut self.event,
+            "name" => &mut self.name,
+            "properties" => &mut self.properties,
+            "traits" => &mut self.traits,
+            _ => return None,
+        })
+    }
+
     /// Parses one message from JSON text. Errors say where the JSON is broken (line and column)
     /// or that the text is not an object, and never quote the text.
     pub fn parse(text: &'a str) -> Result<Self, MapError> {
@@ -149,20 +169,8 @@ pub(crate) fn parse_with<'a>(
     let mut m = Message::default();
     let end = scan::members(text, open, |member| {
         let key = decode_key(text, &member)?;
-        let slot = match key.as_ref() {
-            "type" => &mut m.kind,
-            "messageId" => &mut m.message_id,
-            "anonymousId" => &mut m.anonymous_id,
-            "userId" => &mut m.user_id,
-            "timestamp" => &mut m.timestamp,
-            "originalTimestamp" => &mut m.original_timestamp,
-            "sentAt" => &mut m.sent_at,
-            "receivedAt" => &mut m.received_at,
-            "event" => &mut m.event,
-            "name" => &mut m.name,
-            "properties" => &mut m.properties,
-            "traits" => &mut m.traits,
-            _ => return Ok(()),
+        let Some(slot) = m.slot(&key) else {
+            return Ok(());
         };
         let keep = match (key.as_ref(), wanted) {
             ("properties", Some(w)) => Some(w.properties),
@@ -300,23 +308,9 @@ impl<'de> Visitor<'de> for MessageVisitor {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut m = Message::default();
         while let Some(Str(key)) = map.next_key::<Str<'de>>()? {
-            let slot = match key.as_ref() {
-                "type" => &mut m.kind,
-                "messageId" => &mut m.message_id,
-                "anonymousId" => &mut m.anonymous_id,
-                "userId" => &mut m.user_id,
-                "timestamp" => &mut m.timestamp,
-                "originalTimestamp" => &mut m.original_timestamp,
-                "sentAt" => &mut m.sent_at,
-                "receivedAt" => &mut m.received_at,
-                "event" => &mut m.event,
-                "name" => &mut m.name,
-                "properties" => &mut m.properties,
-                "traits" => &mut m.traits,
-                _ => {
-                    map.next_value::<IgnoredAny>()?;
-                    continue;
-                }
+            let Some(slot) = m.slot(&key) else {
+                map.next_value::<IgnoredAny>()?;
+                continue;
             };
             // A repeated member: the last one wins, as in serde_json::Value.
             *slot = Some(map.next_value()?);
