@@ -21,11 +21,13 @@
 //! Start it in-process with [`spawn`] (tests) or [`serve`] / [`serve_with_shutdown`] on a
 //! listener you bound yourself (the `mlpipe-emulator` binary).
 
+mod admin;
 pub mod bedrock;
 pub mod clock;
 pub mod genesys;
 mod ids;
 pub mod personalize;
+mod rest_json;
 
 use std::future::Future;
 use std::net::SocketAddr;

@@ -6,9 +6,8 @@
 //! | `GET /requests` | counters and log of invocations (model, status, error; never images or prompts) |
 //! | `POST /reset` | no pending throttling, empty log |
 
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
-use axum::http::StatusCode;
+use crate::admin::AdminQuery;
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -36,18 +35,8 @@ pub struct ThrottleParams {
 /// Replaces any pending injection: the next `count` invocations answer 429.
 async fn throttle(
     State(service): State<BedrockService>,
-    params: Result<Query<ThrottleParams>, QueryRejection>,
+    AdminQuery(params): AdminQuery<ThrottleParams>,
 ) -> Response {
-    let Query(params) = match params {
-        Ok(params) => params,
-        Err(rejection) => {
-            return (
-                StatusCode::BAD_REQUEST,
-                Json(json!({ "error": rejection.body_text() })),
-            )
-                .into_response()
-        }
-    };
     service.lock().throttle_remaining = params.count;
     Json(json!({ "throttleRemaining": params.count })).into_response()
 }

@@ -51,21 +51,7 @@ impl ApiError {
     }
 
     fn into_response(self, request_id: &str) -> Response {
-        let mut response = (
-            self.status,
-            [(header::CONTENT_TYPE, "application/json")],
-            json!({ "message": self.message }).to_string(),
-        )
-            .into_response();
-        let headers = response.headers_mut();
-        headers.insert(
-            "x-amzn-ErrorType",
-            HeaderValue::from_static(self.error_type),
-        );
-        if let Ok(id) = HeaderValue::from_str(request_id) {
-            headers.insert("x-amzn-RequestId", id);
-        }
-        response
+        crate::rest_json::error_response(self.status, self.error_type, &self.message, request_id)
     }
 }
 

@@ -16,9 +16,9 @@
 //! | `POST /clock/advance?seconds=N` | move the emulated clock forward |
 //! | `POST /reset` | back to the fixtures, no tokens, empty log |
 
+use crate::admin::{self, AdminQuery};
 use axum::body::Bytes;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -63,23 +63,19 @@ pub struct PutParams {
 async fn put_document(
     State(service): State<GenesysService>,
     Path((conversation_id, communication_id)): Path<(String, String)>,
-    params: Result<Query<PutParams>, QueryRejection>,
+    AdminQuery(params): AdminQuery<PutParams>,
     body: Bytes,
 ) -> Response {
-    let Query(params) = match params {
-        Ok(params) => params,
-        Err(rejection) => return admin_error(StatusCode::BAD_REQUEST, &rejection.body_text()),
-    };
     let ids = match store::declared_ids(&body) {
         Ok(ids) => ids,
-        Err(message) => return admin_error(StatusCode::BAD_REQUEST, &message),
+        Err(message) => return admin::error(StatusCode::BAD_REQUEST, &message),
     };
     for (field, declared, path) in [
         ("conversationId", &ids.conversation_id, &conversation_id),
         ("communicationId", &ids.communication_id, &communication_id),
     ] {
         if declared.as_ref().is_some_and(|declared| declared != path) {
-            return admin_error(
+            return admin::error(
                 StatusCode::BAD_REQUEST,
                 &format!("the document's {field} {declared:?} differs from the path's {path:?}"),
             );
@@ -113,7 +109,7 @@ async fn get_document(
     let key = DocKey::new(conversation_id, communication_id);
     match service.lock().documents.get(&key) {
         Some(document) => Json(document_view(&key, document)).into_response(),
-        None => admin_error(StatusCode::NOT_FOUND, &format!("no document for {key}")),
+        None => admin::error(StatusCode::NOT_FOUND, &format!("no document for {key}")),
     }
 }
 
@@ -125,7 +121,7 @@ async fn delete_document(
     let key = DocKey::new(conversation_id, communication_id);
     match service.lock().documents.remove(&key) {
         Some(_) => StatusCode::NO_CONTENT.into_response(),
-        None => admin_error(StatusCode::NOT_FOUND, &format!("no document for {key}")),
+        None => admin::error(StatusCode::NOT_FOUND, &format!("no document for {key}")),
     }
 }
 
@@ -177,12 +173,8 @@ fn default_retry_after() -> u64 {
 /// injection.
 async fn throttle(
     State(service): State<GenesysService>,
-    params: Result<Query<ThrottleParams>, QueryRejection>,
+    AdminQuery(params): AdminQuery<ThrottleParams>,
 ) -> Response {
-    let Query(params) = match params {
-        Ok(params) => params,
-        Err(rejection) => return admin_error(StatusCode::BAD_REQUEST, &rejection.body_text()),
-    };
     let mut inner = service.lock();
     inner.throttle.remaining = params.count;
     inner.throttle.retry_after_secs = params.retry_after;
@@ -206,12 +198,8 @@ pub struct AdvanceParams {
 /// Answers the total offset and the emulated time.
 async fn advance_clock(
     State(service): State<GenesysService>,
-    params: Result<Query<AdvanceParams>, QueryRejection>,
+    AdminQuery(params): AdminQuery<AdvanceParams>,
 ) -> Response {
-    let Query(params) = match params {
-        Ok(params) => params,
-        Err(rejection) => return admin_error(StatusCode::BAD_REQUEST, &rejection.body_text()),
-    };
     let mut inner = service.lock();
     inner
         .clock
@@ -247,8 +235,4 @@ fn document_view(key: &DocKey, document: &Document) -> Value {
         "source": source,
         "fixture": fixture,
     })
-}
-
-fn admin_error(status: StatusCode, message: &str) -> Response {
-    (status, Json(json!({ "error": message }))).into_response()
 }

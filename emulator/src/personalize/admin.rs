@@ -14,9 +14,9 @@
 
 use std::time::{Duration, Instant};
 
+use crate::admin::{self, AdminQuery};
 use axum::body::Bytes;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -41,10 +41,6 @@ pub fn router() -> Router<PersonalizeService> {
         .route("/reset", post(reset))
 }
 
-fn admin_error(status: StatusCode, message: &str) -> Response {
-    (status, Json(json!({ "error": message }))).into_response()
-}
-
 /// Query of `POST /throttle`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -58,12 +54,8 @@ pub struct ThrottleParams {
 
 async fn throttle(
     State(service): State<PersonalizeService>,
-    params: Result<Query<ThrottleParams>, QueryRejection>,
+    AdminQuery(params): AdminQuery<ThrottleParams>,
 ) -> Response {
-    let Query(params) = match params {
-        Ok(params) => params,
-        Err(rejection) => return admin_error(StatusCode::BAD_REQUEST, &rejection.body_text()),
-    };
     let mut inner = service.lock();
     inner.throttle_remaining = params.count;
     inner.throttle_scope = params.scope;
@@ -83,12 +75,8 @@ pub struct UnavailableParams {
 
 async fn unavailable(
     State(service): State<PersonalizeService>,
-    params: Result<Query<UnavailableParams>, QueryRejection>,
+    AdminQuery(params): AdminQuery<UnavailableParams>,
 ) -> Response {
-    let Query(params) = match params {
-        Ok(params) => params,
-        Err(rejection) => return admin_error(StatusCode::BAD_REQUEST, &rejection.body_text()),
-    };
     let mut inner = service.lock();
     inner.outage_until = (params.seconds > 0)
         .then(|| Instant::now().checked_add(Duration::from_secs(params.seconds)))
@@ -107,12 +95,8 @@ pub struct EventsParams {
 
 async fn events(
     State(service): State<PersonalizeService>,
-    params: Result<Query<EventsParams>, QueryRejection>,
+    AdminQuery(params): AdminQuery<EventsParams>,
 ) -> Response {
-    let Query(params) = match params {
-        Ok(params) => params,
-        Err(rejection) => return admin_error(StatusCode::BAD_REQUEST, &rejection.body_text()),
-    };
     let inner = service.lock();
     let events: Vec<Value> = inner
         .events
@@ -207,7 +191,7 @@ async fn get_config(State(service): State<PersonalizeService>) -> Response {
 async fn put_config(State(service): State<PersonalizeService>, body: Bytes) -> Response {
     let config: Config = match serde_json::from_slice(&body) {
         Ok(config) => config,
-        Err(e) => return admin_error(StatusCode::BAD_REQUEST, &e.to_string()),
+        Err(e) => return admin::error(StatusCode::BAD_REQUEST, &e.to_string()),
     };
     let mut inner = service.lock();
     inner.config = config;

@@ -19,7 +19,6 @@
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
 
 /// The message of an injected throttling error (what AWS rate limiting says).
 pub const THROTTLING_MESSAGE: &str = "Rate exceeded";
@@ -75,21 +74,7 @@ impl ApiError {
 
     /// The HTTP answer.
     pub fn to_response(&self, request_id: &str) -> Response {
-        let mut response = (
-            self.status,
-            [(header::CONTENT_TYPE, "application/json")],
-            json!({ "message": self.message }).to_string(),
-        )
-            .into_response();
-        let headers = response.headers_mut();
-        headers.insert(
-            "x-amzn-ErrorType",
-            HeaderValue::from_static(self.error_type),
-        );
-        if let Ok(id) = HeaderValue::from_str(request_id) {
-            headers.insert("x-amzn-RequestId", id);
-        }
-        response
+        crate::rest_json::error_response(self.status, self.error_type, &self.message, request_id)
     }
 }
 
