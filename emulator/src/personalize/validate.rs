@@ -150,6 +150,21 @@ impl<'a> Obj<'a> {
         self.map.get(key).filter(|v| !v.is_null())
     }
 
+    /// Member `key` (not null) and its path; a missing required member is recorded as a
+    /// violation.
+    fn member(&self, v: &mut Violations, key: &str, required: bool) -> Option<(String, &'a Value)> {
+        let path = self.path(key);
+        match self.get(key) {
+            Some(value) => Some((path, value)),
+            None => {
+                if required {
+                    v.missing(&path);
+                }
+                None
+            }
+        }
+    }
+
     /// Whether member `key` is present (and not null).
     pub fn has(&self, key: &str) -> bool {
         self.get(key).is_some()
@@ -164,19 +179,13 @@ impl<'a> Obj<'a> {
         min: usize,
         max: Option<usize>,
     ) -> Option<&'a str> {
-        let path = self.path(key);
-        match self.get(key) {
-            None => {
-                if required {
-                    v.missing(&path);
-                }
-                None
-            }
-            Some(Value::String(s)) => {
+        let (path, value) = self.member(v, key, required)?;
+        match value {
+            Value::String(s) => {
                 v.length(&path, utf16_len(s), min, max);
                 Some(s)
             }
-            Some(_) => {
+            _ => {
                 v.constraint(&path, "Member must be a string");
                 None
             }
@@ -197,16 +206,10 @@ impl<'a> Obj<'a> {
 
     /// A number member (`float`, `double`, or a timestamp in epoch seconds).
     pub fn number(&self, v: &mut Violations, key: &str, required: bool) -> Option<f64> {
-        let path = self.path(key);
-        match self.get(key) {
-            None => {
-                if required {
-                    v.missing(&path);
-                }
-                None
-            }
-            Some(Value::Number(n)) => n.as_f64(),
-            Some(_) => {
+        let (path, value) = self.member(v, key, required)?;
+        match value {
+            Value::Number(n) => n.as_f64(),
+            _ => {
                 v.constraint(&path, "Member must be a number");
                 None
             }
@@ -252,15 +255,9 @@ impl<'a> Obj<'a> {
         min: usize,
         max: Option<usize>,
     ) -> Option<Vec<(String, &'a Value)>> {
-        let path = self.path(key);
-        match self.get(key) {
-            None => {
-                if required {
-                    v.missing(&path);
-                }
-                None
-            }
-            Some(Value::Array(entries)) => {
+        let (path, value) = self.member(v, key, required)?;
+        match value {
+            Value::Array(entries) => {
                 v.length(&path, entries.len(), min, max);
                 Some(
                     entries
@@ -270,7 +267,7 @@ impl<'a> Obj<'a> {
                         .collect(),
                 )
             }
-            Some(_) => {
+            _ => {
                 v.constraint(&path, "Member must be a list");
                 None
             }
@@ -305,16 +302,8 @@ impl<'a> Obj<'a> {
 
     /// A structure member.
     pub fn object(&self, v: &mut Violations, key: &str, required: bool) -> Option<Obj<'a>> {
-        let path = self.path(key);
-        match self.get(key) {
-            None => {
-                if required {
-                    v.missing(&path);
-                }
-                None
-            }
-            Some(value) => Obj::at(v, &path, value),
-        }
+        let (path, value) = self.member(v, key, required)?;
+        Obj::at(v, &path, value)
     }
 
     /// A structure at `path` (e.g. a list entry); `None` (and a violation) if not an object.
