@@ -13,6 +13,13 @@ use serde_json::json;
 
 use crate::{ErrorKind, PipelineError};
 
+/// The request the Lambda runtime builds from an HTTP API (payload 2.0) event, for handler
+/// tests that start from JSON fixtures (feature `fakes`).
+#[cfg(any(test, feature = "fakes"))]
+pub fn request_from_event(event: &serde_json::Value) -> Request {
+    lambda_http::request::from_str(&event.to_string()).expect("an HTTP API v2 event")
+}
+
 /// A JSON response with `no-store` caching.
 pub fn json_response(status: StatusCode, body: &impl Serialize) -> Response<Body> {
     let text = serde_json::to_string(body).unwrap_or_else(|_| "{}".to_owned());

@@ -12,6 +12,7 @@ use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
 use aws_smithy_types::body::SdkBody;
 use lambda_http::http::HeaderMap;
 use serde_json::{json, Value};
+use shared::http::request_from_event as request;
 
 use super::*;
 
@@ -111,10 +112,6 @@ fn calls(h: &Handler<FakeDetector>) -> Vec<Call> {
 
 fn event(fixture: &str) -> Value {
     serde_json::from_str(fixture).expect("fixture is JSON")
-}
-
-fn request(event: &Value) -> Request {
-    lambda_http::request::from_str(&event.to_string()).expect("an HTTP API v2 event")
 }
 
 /// The POST fixture with another body.

@@ -11,6 +11,7 @@ use aws_smithy_runtime_api::client::result::ConnectorError;
 use aws_smithy_types::body::SdkBody;
 use lambda_http::http::HeaderMap;
 use serde_json::{json, Value};
+use shared::http::request_from_event as request;
 
 use super::*;
 
@@ -156,20 +157,9 @@ fn event(fixture: &str) -> Value {
     serde_json::from_str(fixture).expect("fixture is JSON")
 }
 
-fn request(event: &Value) -> Request {
-    lambda_http::request::from_str(&event.to_string()).expect("an HTTP API v2 event")
-}
-
 /// Percent-encodes everything but unreserved characters.
 fn enc(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                char::from(b).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+    urlencoding::encode(s).into_owned()
 }
 
 /// The user fixture with another method, path and query string, on the `$default` route (no
