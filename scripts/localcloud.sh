@@ -1,31 +1,28 @@
 #!/usr/bin/env bash
-# The local cloud: moto + our emulator + the functions under `cargo lambda watch`, behind one
-# AWS endpoint (the front door), with the stack's resources bootstrapped and the event-source
-# relay running. Everything listens on 127.0.0.1; state, logs and pid files go to .localcloud/.
+# The local cloud, made from template.yaml itself: moto (IAM enforced) + our emulator + the
+# front door, which is the Lambda service (it runs each function's binary under the Runtime API
+# with the function's own template environment and assumed-role credentials) and AWS's endpoint
+# for everything else; the stack is deployed from the expanded template and the event-source
+# relay runs. Everything listens on 127.0.0.1; state, logs and pid files go to .localcloud/.
 #
-#   scripts/localcloud.sh up       build what is needed, start everything, wait until it answers
+#   scripts/localcloud.sh up       build, expand and deploy template.yaml, start everything
 #   scripts/localcloud.sh down     stop everything `up` started (whole process groups)
 #   scripts/localcloud.sh restart  down, then up
 #   scripts/localcloud.sh status   what runs, and whether it answers
 #   scripts/localcloud.sh env      `export` lines for tests and demos: source <(scripts/localcloud.sh env)
+#                                  (the local administrator's keys, the stack file)
 #   scripts/localcloud.sh logs [SERVICE]   tail the logs (moto frontdoor emulator functions relay)
 #
 # Ports and knobs (environment):
 #   LOCALCLOUD_PORT=4566            front door = AWS_ENDPOINT_URL (moto runs with MOTO_PORT=this)
 #   LOCALCLOUD_MOTO_PORT=4567       moto itself
 #   LOCALCLOUD_EMULATOR_PORT=4568   mlpipe-emulator (Genesys, Bedrock, Personalize stand-ins)
-#   LOCALCLOUD_LAMBDA_PORT=9001     cargo lambda watch (Lambda Invoke API of every workspace binary)
 #   LOCALCLOUD_WAIT_SECS=180        how long `up` waits for each service
-#   LOCALCLOUD_FUNCTION_TIMEOUT_SECS=60   function timeout, enforced by the front door (not by
-#                                   `cargo lambda watch --timeout`: after one 408 cargo-lambda 1.9.2
-#                                   answers that function's next runtime polls without a request id
-#                                   and every later instance panics)
-#   LOCALCLOUD_FUNCTIONS_MANIFEST=Cargo.toml   the Cargo project whose binaries are served as
-#                                   functions (default: this workspace)
+#   LOCALCLOUD_TEMPLATE=template.yaml            the SAM template to deploy
+#   LOCALCLOUD_PARAMETERS=localcloud/parameters.json   its parameter values
+#   LOCALCLOUD_ASYNC_RETRY_DELAYS_MS=1000,2000   waits before Lambda's asynchronous retries
+#                                   (AWS: about 60000,120000)
 #   LOCALCLOUD_SKIP_BUILD=1         do not run cargo build first
-#   LOCALCLOUD_WARMUP=0             do not warm the functions up (routed or invoked by state machines)
-#   LOCALCLOUD_RELOAD=1             rebuild/restart functions when their sources change
-#                                   (default off: `restart` picks up edits)
 #   LOCALCLOUD_KEEP_ON_FAILURE=1    leave services running when `up` fails (for debugging)
 set -euo pipefail
 
@@ -36,48 +33,58 @@ HOST=127.0.0.1
 FRONTDOOR_PORT="${LOCALCLOUD_PORT:-4566}"
 MOTO_PORT_="${LOCALCLOUD_MOTO_PORT:-4567}"
 EMULATOR_PORT="${LOCALCLOUD_EMULATOR_PORT:-4568}"
-LAMBDA_PORT="${LOCALCLOUD_LAMBDA_PORT:-9001}"
 WAIT_SECS="${LOCALCLOUD_WAIT_SECS:-180}"
-FUNCTION_TIMEOUT="${LOCALCLOUD_FUNCTION_TIMEOUT_SECS:-60}"
 
 STATE="$ROOT/.localcloud"
 VENV="$ROOT/.venv"
 TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 BIN="$TARGET_DIR/debug"
-ROUTES="localcloud/routes.json"
-RESOURCES="localcloud/resources.json"
-FUNCTIONS_ENV="localcloud/functions.env"
-# Functions that no route or state machine invokes here but that clients call directly: warmed
-# up like the others so a first call does not wait for a build.
-DIRECT_FUNCTIONS="detect-labels recommendations segment-personalize-forwarder"
+TEMPLATE="${LOCALCLOUD_TEMPLATE:-template.yaml}"
+PARAMETERS="${LOCALCLOUD_PARAMETERS:-localcloud/parameters.json}"
+EXPANDED="$STATE/template.json"
+STACK="$STATE/stack.json"
+PRINCIPALS="$STATE/iam-principals.json"
 FIXTURES="events/genesys/transcripts"
-FUNCTIONS_MANIFEST="${LOCALCLOUD_FUNCTIONS_MANIFEST:-$ROOT/Cargo.toml}"
+# The operator's step after the first deploy (README): the Genesys OAuth client in the secret.
+# These are the emulator's demo credentials, not a secret.
+GENESYS_SECRET='{"clientId":"local-client-id","clientSecret":"local-client-secret"}'
 
 FRONTDOOR_URL="http://$HOST:$FRONTDOOR_PORT"
 MOTO_URL="http://$HOST:$MOTO_PORT_"
 EMULATOR_URL="http://$HOST:$EMULATOR_PORT"
-LAMBDA_URL="http://$HOST:$LAMBDA_PORT"
 
 # Start order; `down` goes in reverse.
-SERVICES=(moto frontdoor emulator functions relay)
+SERVICES=(moto frontdoor emulator relay)
 
 say() { printf '==> %s\n' "$*"; }
 note() { printf '    %s\n' "$*"; }
 warn() { printf 'WARNING: %s\n' "$*" >&2; }
 
 # ----------------------------------------------------------------------------- environment
-# What clients (tests, demos, the relay, bootstrap) need to reach the local cloud.
+# What clients (tests, demos, the relay) need to reach the local cloud: the administrator's
+# keys (moto enforces IAM: other keys are refused) and the stack file.
 client_env() {
-    cat <<EOF
-export AWS_ENDPOINT_URL=$FRONTDOOR_URL
-export AWS_REGION=us-east-1
-export AWS_DEFAULT_REGION=us-east-1
-export AWS_ACCESS_KEY_ID=test
-export AWS_SECRET_ACCESS_KEY=test
-export S3_FORCE_PATH_STYLE=true
-export LOCALCLOUD_LAMBDA_URL=$LAMBDA_URL
-export LOCALCLOUD_EMULATOR_URL=$EMULATOR_URL
-EOF
+    [[ -f "$STACK" ]] || {
+        echo "echo 'the local cloud is not deployed: scripts/localcloud.sh up' >&2"
+        return 0
+    }
+    "$VENV/bin/python" - "$STACK" <<PY
+import json, shlex, sys
+stack = json.load(open(sys.argv[1]))
+admin = stack["admin"]
+for k, v in [
+    ("AWS_ENDPOINT_URL", "$FRONTDOOR_URL"),
+    ("AWS_REGION", stack["region"]),
+    ("AWS_DEFAULT_REGION", stack["region"]),
+    ("AWS_ACCESS_KEY_ID", admin["accessKeyId"]),
+    ("AWS_SECRET_ACCESS_KEY", admin["secretAccessKey"]),
+    ("S3_FORCE_PATH_STYLE", "true"),
+    ("LOCALCLOUD_EMULATOR_URL", "$EMULATOR_URL"),
+    ("LOCALCLOUD_STACK_FILE", sys.argv[1]),
+]:
+    print(f"export {k}={shlex.quote(v)}")
+print("unset AWS_SESSION_TOKEN AWS_PROFILE")
+PY
 }
 
 # ------------------------------------------------------------------------ process handling
@@ -214,52 +221,14 @@ wait_log() {
 }
 
 # ----------------------------------------------------------------------------------- build
-# Function packages: every crate under functions/ (their binaries are what watch serves).
-function_packages() {
-    local manifest
-    for manifest in functions/*/Cargo.toml; do
-        [[ -f "$manifest" ]] || continue
-        sed -n 's/^name *= *"\(.*\)"/\1/p' "$manifest" | head -n 1
-    done
-}
-
-# Names of the functions the relay routes to.
-routed_functions() {
-    {
-        sed -n 's/.*"function" *: *"\([^"]*\)".*/\1/p' "$ROUTES"
-        # Functions the state machines invoke (their ARNs in the substitutions of resources.json).
-        sed -n 's/.*"arn:aws:lambda:[^"]*:function:\([^":]*\)".*/\1/p' "$ROOT/$RESOURCES"
-        # Functions invoked directly in AWS (HTTP APIs; Segment's Lambda destination).
-        printf '%s\n' $DIRECT_FUNCTIONS
-    } | sort -u
-}
-
+# One workspace build of every binary: the functions, the local cloud, the emulator, the CLI.
 build() {
     if [[ "${LOCALCLOUD_SKIP_BUILD:-0}" == 1 ]]; then
         say "build skipped (LOCALCLOUD_SKIP_BUILD=1)"
         return 0
     fi
-    say "cargo build -p localcloud"
-    if ! cargo build -p localcloud; then
-        [[ -x "$BIN/localcloud" ]] || fail_up "building localcloud failed" ""
-        warn "building localcloud failed: using the existing $BIN/localcloud"
-    fi
-    say "cargo build -p mlpipe-emulator --bin mlpipe-emulator"
-    if ! cargo build -p mlpipe-emulator --bin mlpipe-emulator; then
-        warn "building mlpipe-emulator failed: an older binary is used if there is one"
-    fi
-    # One package per build: `cargo lambda watch` runs `cargo run --bin NAME`, and building the
-    # same single package here gives it the same features, so its first invoke starts at once.
-    if [[ "$FUNCTIONS_MANIFEST" != "$ROOT/Cargo.toml" ]]; then
-        say "cargo build --manifest-path $FUNCTIONS_MANIFEST"
-        cargo build --manifest-path "$FUNCTIONS_MANIFEST" || warn "building $FUNCTIONS_MANIFEST failed"
-        return 0
-    fi
-    local pkg
-    for pkg in $(function_packages); do
-        say "cargo build -p $pkg"
-        cargo build -p "$pkg" || warn "building $pkg failed: it will fail on invoke (see .localcloud/functions.log)"
-    done
+    say "cargo build --workspace --bins"
+    cargo build --workspace --bins || fail_up "cargo build --workspace --bins failed" ""
 }
 
 # ------------------------------------------------------------------------------- commands
@@ -267,7 +236,7 @@ cmd_env() { client_env; }
 
 cmd_up() {
     mkdir -p "$STATE"
-    if [[ ! -x "$VENV/bin/moto_server" || ! -x "$VENV/bin/cargo-lambda" ]]; then
+    if [[ ! -x "$VENV/bin/moto_server" ]] || ! "$VENV/bin/python" -c 'import samtranslator' 2>/dev/null; then
         say "tools missing: running scripts/setup.sh"
         bash "$ROOT/scripts/setup.sh"
     fi
@@ -275,132 +244,59 @@ cmd_up() {
     build
     [[ -x "$BIN/localcloud" ]] || fail_up "$BIN/localcloud not built" ""
 
-    # Environment of everything we start: the AWS endpoint is the front door.
-    eval "$(client_env)"
-    export PATH="$VENV/bin:$PATH"
+    say "expand $TEMPLATE (SAM translator) -> .localcloud/template.json"
+    "$VENV/bin/python" scripts/lib/expand_template.py --template "$TEMPLATE" --params "$PARAMETERS" \
+        --out "$EXPANDED" || fail_up "the SAM translator refused $TEMPLATE" ""
 
-    say "moto on $MOTO_URL (MOTO_PORT=$FRONTDOOR_PORT: its Step Functions call back through the front door)"
-    start moto moto_server "$MOTO_PORT_" \
-        env MOTO_PORT="$FRONTDOOR_PORT" "$VENV/bin/moto_server" -H "$HOST" -p "$MOTO_PORT_"
+    export AWS_ENDPOINT_URL="$FRONTDOOR_URL" AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
+    unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_PROFILE
+
+    say "moto on $MOTO_URL (IAM enforced; MOTO_PORT=$FRONTDOOR_PORT: its Step Functions call back through the front door)"
+    # The first three requests (the administrator, its policy, its key) are not authorised;
+    # every later one is checked against the caller's policies.
+    rm -f "$STACK" "$PRINCIPALS"
+    start moto "localcloud/moto/server.py" "$MOTO_PORT_" \
+        env MOTO_PORT="$FRONTDOOR_PORT" INITIAL_NO_AUTH_ACTION_COUNT=3 MOTO_IAM_LOAD_MANAGED_POLICIES=true \
+        "$VENV/bin/python" localcloud/moto/server.py -H "$HOST" -p "$MOTO_PORT_"
     wait_http moto "$MOTO_URL/moto-api/"
     local code
     code="$(http_code POST "$MOTO_URL/moto-api/config" '{"stepfunctions":{"execute_state_machine":true}}')"
     [[ "$code" == 201 || "$code" == 200 ]] || fail_up "moto refused the Step Functions config (HTTP $code)" moto
     note "moto: Step Functions execute state machines"
 
-    say "front door on $FRONTDOOR_URL (Lambda Invoke -> $LAMBDA_URL, the rest -> moto)"
+    say "front door on $FRONTDOOR_URL (the Lambda service; the rest -> moto)"
     start frontdoor "localcloud frontdoor" "$FRONTDOOR_PORT" \
         "$BIN/localcloud" frontdoor --listen "$HOST:$FRONTDOOR_PORT" --moto "$MOTO_URL" \
-        --lambda "$LAMBDA_URL" --invoke-timeout-secs "$FUNCTION_TIMEOUT"
+        --emulator "$EMULATOR_URL" --stack "$STACK" --principals "$PRINCIPALS" --bin-dir "$BIN" \
+        --log "$(log_file functions)"
     wait_http frontdoor "$FRONTDOOR_URL/moto-api/"
 
-    say "bootstrap ($RESOURCES)"
-    if ! "$BIN/localcloud" bootstrap --resources "$RESOURCES" 2>&1 | tee "$STATE/bootstrap.log" | sed 's/^/    /'; then
-        fail_up "bootstrap failed" bootstrap
-    fi
-    grep -q '^bootstrap done' "$STATE/bootstrap.log" || fail_up "bootstrap failed" bootstrap
-
     say "emulator on $EMULATOR_URL"
-    if [[ -x "$BIN/mlpipe-emulator" ]]; then
-        local fixtures=()
-        [[ -d "$FIXTURES" ]] && fixtures=(--genesys-fixtures "$FIXTURES")
-        start emulator mlpipe-emulator "$EMULATOR_PORT" \
-            "$BIN/mlpipe-emulator" --listen "$HOST:$EMULATOR_PORT" "${fixtures[@]}"
-        wait_http emulator "$EMULATOR_URL/"
-    else
-        warn "$BIN/mlpipe-emulator is not built: no emulator (Genesys/Bedrock/Personalize calls will fail)"
+    local fixtures=()
+    [[ -d "$FIXTURES" ]] && fixtures=(--genesys-fixtures "$FIXTURES")
+    start emulator mlpipe-emulator "$EMULATOR_PORT" \
+        "$BIN/mlpipe-emulator" --listen "$HOST:$EMULATOR_PORT" --iam-principals "$PRINCIPALS" "${fixtures[@]}"
+    wait_http emulator "$EMULATOR_URL/"
+
+    say "deploy .localcloud/template.json ($PARAMETERS) -> .localcloud/stack.json"
+    if ! "$BIN/localcloud" deploy --template "$EXPANDED" --parameters "$PARAMETERS" --out "$STACK" \
+        --secret-value "GenesysCredentialsSecret=$GENESYS_SECRET" 2>&1 | tee "$STATE/deploy.log" | sed 's/^/    /'; then
+        fail_up "deploy failed" deploy
     fi
+    grep -q '^deploy done' "$STATE/deploy.log" || fail_up "deploy failed" deploy
 
-    say "functions under cargo lambda watch on $LAMBDA_URL"
-    # Ports in functions.env follow the LOCALCLOUD_*_PORT overrides.
-    sed -e "s#127.0.0.1:4566#$HOST:$FRONTDOOR_PORT#g" -e "s#127.0.0.1:4568#$HOST:$EMULATOR_PORT#g" \
-        "$FUNCTIONS_ENV" >"$STATE/functions.env"
-    # Default: no rebuild on source changes, so that edits elsewhere in the workspace cannot
-    # restart functions in the middle of a test run. Functions still compile on (re)start.
-    local reload=(--ignore-changes)
-    [[ "${LOCALCLOUD_RELOAD:-0}" == 1 ]] && reload=()
-    start functions "lambda watch" "$LAMBDA_PORT" \
-        "$VENV/bin/cargo-lambda" lambda watch --invoke-address "$HOST" --invoke-port "$LAMBDA_PORT" \
-        --env-file "$STATE/functions.env" --manifest-path "$FUNCTIONS_MANIFEST" "${reload[@]}"
-    wait_functions
-
-    say "relay ($ROUTES)"
-    start relay "localcloud relay" "" "$BIN/localcloud" relay --config "$ROUTES"
+    say "relay (the stack's event sources)"
+    eval "$(client_env)"
+    start relay "localcloud relay" "" "$BIN/localcloud" relay --stack "$STACK"
     wait_log relay "relay ready"
     grep 'route ready' "$(log_file relay)" | sed 's/^.*route ready /    route /'
 
     say "local cloud is up"
     note "AWS endpoint   $FRONTDOOR_URL   (source <(scripts/localcloud.sh env))"
+    note "stack          .localcloud/stack.json (outputs, physical ids, functions, routes)"
     note "moto           $MOTO_URL"
     note "emulator       $EMULATOR_URL"
-    note "functions      $LAMBDA_URL"
     note "logs           .localcloud/*.log ; stop with scripts/localcloud.sh down"
-}
-
-# The watch server answers an unknown function with 404 and the list of the functions it
-# serves; the routed ones are then invoked once with `{}` so that they are compiled and
-# started now rather than on the first real event (the `{}` is expected to fail to
-# deserialize: any answer from the function counts).
-wait_functions() {
-    local deadline=$((SECONDS + WAIT_SECS)) probe="$LAMBDA_URL/2015-03-31/functions/localcloud-probe/invocations"
-    local body=""
-    while ((SECONDS < deadline)); do
-        body="$(curl -s -m 3 -X POST --data '{}' "$probe" 2>/dev/null || true)"
-        [[ "$body" == *"Available functions"* || "$body" == *"available"* ]] && break
-        running functions || fail_up "cargo lambda watch exited during start-up" functions
-        sleep 0.3
-    done
-    [[ -n "$body" ]] || fail_up "cargo lambda watch did not answer at $LAMBDA_URL within ${WAIT_SECS}s" functions
-    note "cargo lambda watch answers at $LAMBDA_URL"
-
-    if [[ "${LOCALCLOUD_WARMUP:-1}" == 0 ]]; then
-        note "warm-up skipped (LOCALCLOUD_WARMUP=0): functions compile/start on first invoke"
-        return 0
-    fi
-    local fn
-    for fn in $(routed_functions); do
-        if [[ "$body" != *"\\\"$fn\\\""* && "$body" != *"\"$fn\""* ]]; then
-            warn "function $fn (routed in $ROUTES) is not a binary of the workspace: its events will wait on their queue"
-            continue
-        fi
-        warm_up "$fn"
-    done
-}
-
-# warm_up NAME: one invoke with `{}`, bounded by LOCALCLOUD_WAIT_SECS (a first start may have to
-# compile, and cargo waits for other cargo commands' locks); fails at once if the function's
-# process exits meanwhile (it does not compile, or panics at start-up).
-warm_up() {
-    local fn="$1" log lines_before result pid code
-    log="$(log_file functions)"
-    lines_before="$(wc -l <"$log")"
-    result="$STATE/warmup.$fn"
-    rm -f "$result"
-    curl -s -o /dev/null -w '%{http_code}' -m "$WAIT_SECS" -X POST -H 'content-type: application/json' \
-        --data '{}' "$LAMBDA_URL/2015-03-31/functions/$fn/invocations" >"$result" 2>/dev/null &
-    pid=$!
-    local pgid gone=0
-    pgid="$(cut -d' ' -f2 "$(pid_file functions)")"
-    while kill -0 "$pid" 2>/dev/null; do
-        # watch logs a non-zero exit; a zero exit (a `main` that is no Lambda) shows as the
-        # function's process missing after cargo said it was running it.
-        if tail -n "+$((lines_before + 1))" "$log" | grep -q "Running \`.*/$fn\`"; then
-            if pgrep -g "$pgid" -f "/debug/$fn( |\$)" >/dev/null; then gone=0; else gone=$((gone + 1)); fi
-        fi
-        if ((gone > 5)) || tail -n "+$((lines_before + 1))" "$log" | grep -q 'ERROR command exited'; then
-            kill "$pid" 2>/dev/null || true
-            fail_up "function $fn exited during its warm-up invoke (build error, start-up panic, or a main that is not a Lambda runtime?)" functions
-        fi
-        running functions || fail_up "cargo lambda watch exited" functions
-        sleep 0.3
-    done
-    wait "$pid" 2>/dev/null || true
-    code="$(cat "$result" 2>/dev/null || true)"
-    rm -f "$result"
-    case "$code" in
-        200 | 500) note "function $fn answers (warm-up with {}: HTTP $code)" ;;
-        *) fail_up "function $fn did not answer its warm-up invoke within ${WAIT_SECS}s (HTTP ${code:-000})" functions ;;
-    esac
 }
 
 cmd_down() {
@@ -422,7 +318,6 @@ cmd_status() {
             moto) url="$MOTO_URL/moto-api/" ;;
             frontdoor) url="$FRONTDOOR_URL/moto-api/" ;;
             emulator) url="$EMULATOR_URL/" ;;
-            functions) url="$LAMBDA_URL/" ;;
             relay) url="" ;;
         esac
         if running "$name"; then

@@ -6,6 +6,8 @@
 #   .venv/   moto[server] (local AWS), cargo-lambda + ziglang (Lambda builds, `cargo lambda watch`),
 #            aws-sam-cli, cfn-lint (template lint/build), boto3 (scripting against moto)
 #   .tools/  asl-validator (npm; Step Functions definitions)
+#   .tools/checkov/  checkov (template security checks) in a virtualenv of its own: its
+#            dependencies cannot be resolved together with moto's and boto3's pins above
 #   rustup   aarch64-unknown-linux-gnu target (sam build / cargo lambda build --arm64), best effort
 #
 # Environment: PYTHON (default python3), SETUP_SKIP_NPM=1, SETUP_SKIP_RUSTUP=1 to skip parts.
@@ -24,6 +26,8 @@ PY_PINS=(
     "cfn-lint==1.58.0"
     "boto3==1.43.108"
 )
+# Installed alone in .tools/checkov (pip: checkov, boto3 and moto[server] pins conflict).
+CHECKOV_PIN="checkov==3.3.30"
 NPM_PINS=(
     "asl-validator@4.0.0"
 )
@@ -78,6 +82,26 @@ else
 fi
 for pin in "${PY_PINS[@]}"; do printf '    %s\n' "$pin"; done
 
+# ------------------------------------------------------------------------- checkov (venv)
+CHECKOV_VENV="$TOOLS/checkov"
+checkov_version="${CHECKOV_PIN##*==}"
+have_checkov=""
+if [[ -x "$CHECKOV_VENV/bin/python" ]]; then
+    have_checkov="$("$CHECKOV_VENV/bin/python" -m pip list --format=freeze 2>/dev/null | grep -i '^checkov==' || true)"
+fi
+if [[ "${have_checkov#*==}" == "$checkov_version" ]]; then
+    say "checkov already at $checkov_version ($CHECKOV_VENV)"
+else
+    if [[ ! -x "$CHECKOV_VENV/bin/python" ]] || ! "$CHECKOV_VENV/bin/python" -c 'import sys' >/dev/null 2>&1; then
+        say "creating virtualenv $CHECKOV_VENV"
+        rm -rf "$CHECKOV_VENV"
+        mkdir -p "$TOOLS"
+        "$PYTHON" -m venv "$CHECKOV_VENV" || die "python3 -m venv $CHECKOV_VENV failed"
+    fi
+    say "pip install $CHECKOV_PIN into $CHECKOV_VENV"
+    "$CHECKOV_VENV/bin/python" -m pip install --quiet "$CHECKOV_PIN"
+fi
+
 # ------------------------------------------------------------------------------------ npm
 if [[ "${SETUP_SKIP_NPM:-0}" == 1 ]]; then
     say "npm tools skipped (SETUP_SKIP_NPM=1)"
@@ -127,6 +151,7 @@ printf '    moto_server   %s\n' "$VENV/bin/moto_server"
 printf '    cargo-lambda  %s (%s)\n' "$VENV/bin/cargo-lambda" "$("$VENV/bin/cargo-lambda" lambda --version 2>/dev/null || echo '?')"
 printf '    sam           %s\n' "$VENV/bin/sam"
 printf '    cfn-lint      %s\n' "$VENV/bin/cfn-lint"
+printf '    checkov       %s\n' "$CHECKOV_VENV/bin/checkov"
 if [[ -x "$TOOLS/node_modules/.bin/asl-validator" ]]; then
     printf '    asl-validator %s\n' "$TOOLS/node_modules/.bin/asl-validator"
 fi

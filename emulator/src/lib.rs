@@ -19,18 +19,34 @@
 //! latency); request and response bodies never are.
 //!
 //! Start it in-process with [`spawn`] (tests) or [`serve`] / [`serve_with_shutdown`] on a
-//! listener you bound yourself (the `mlpipe-emulator` binary).
+//! listener you bound yourself (the `mlpipe-emulator` binary); the `_with` variants also take
+//! [`Options`].
+//!
+//! # IAM
+//!
+//! Given an IAM principals file ([`Options::iam`], `--iam-principals`), the emulated AWS
+//! services (Bedrock Runtime, Personalize) enforce IAM as AWS does for the local cloud's role
+//! sessions: a data-plane request must be SigV4-signed with an access key the file lists
+//! (else 403 `UnrecognizedClientException`, or `MissingAuthenticationTokenException` when
+//! unsigned), and the principal's identity-based policies must allow the operation on its
+//! resources (else 403 `AccessDeniedException` with AWS's message); admin principals may do
+//! everything. Signatures are not verified. See [`iam`] for the evaluation and the file. The
+//! admin APIs (`/_emulator/...`) and the Genesys emulator (its own OAuth) are never checked.
+//! Without a principals file nothing is checked, as before.
 
+mod access;
 mod admin;
 pub mod bedrock;
 pub mod clock;
 pub mod genesys;
+pub mod iam;
 mod ids;
 pub mod personalize;
 mod rest_json;
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context as _;
@@ -54,6 +70,21 @@ pub struct Config {
     pub genesys: genesys::Config,
 }
 
+/// Settings beyond [`Config`], kept apart because a new field there would break the struct
+/// literals other crates' tests build it with.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// IAM enforcement for Bedrock Runtime and Personalize (see the crate documentation);
+    /// `None`: every request is allowed, signed or not.
+    pub iam: Option<Arc<iam::Principals>>,
+}
+
+/// Builds the application router for a server reachable at `public_url`, enforcing no IAM; see
+/// [`build_app_with`].
+pub fn build_app(config: &Config, public_url: &str) -> anyhow::Result<Router> {
+    build_app_with(config, &Options::default(), public_url)
+}
+
 /// Builds the application router for a server reachable at `public_url`.
 ///
 /// Loads the fixtures named in `config`, so a bad fixture fails here, before anything listens.
@@ -61,11 +92,20 @@ pub struct Config {
 /// [`Config`] would break the struct literals other crates' tests build it with. Personalize
 /// likewise starts from [`personalize::Config::default`] (accept any tracking id, dataset or
 /// campaign; no seed items); its admin API (`PUT /_emulator/personalize/config`) changes that.
-pub fn build_app(config: &Config, public_url: &str) -> anyhow::Result<Router> {
+/// Both enforce IAM when `options.iam` is set.
+pub fn build_app_with(
+    config: &Config,
+    options: &Options,
+    public_url: &str,
+) -> anyhow::Result<Router> {
     let genesys = genesys::GenesysService::new(config.genesys.clone(), public_url)
         .context("starting the Genesys Cloud emulator")?;
-    let bedrock = bedrock::BedrockService::new(bedrock::Config::default());
-    let personalize = personalize::PersonalizeService::new(personalize::Config::default());
+    let bedrock =
+        bedrock::BedrockService::with_iam(bedrock::Config::default(), options.iam.clone());
+    let personalize = personalize::PersonalizeService::with_iam(
+        personalize::Config::default(),
+        options.iam.clone(),
+    );
     Ok(Router::new()
         .merge(genesys::router(genesys))
         .merge(bedrock::router(bedrock))
@@ -102,12 +142,27 @@ pub async fn serve_with_shutdown(
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    serve_with(listener, config, Options::default(), shutdown).await
+}
+
+/// [`serve_with_shutdown`] with `options`.
+pub async fn serve_with(
+    listener: TcpListener,
+    config: Config,
+    options: Options,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
     let addr = listener
         .local_addr()
         .context("reading the listener's address")?;
     let public_url = public_url_for(&config, addr);
-    let app = build_app(&config, &public_url)?;
-    tracing::info!(listen = %addr, public_url = %public_url, "emulator listening");
+    let app = build_app_with(&config, &options, &public_url)?;
+    tracing::info!(
+        listen = %addr,
+        public_url = %public_url,
+        iam = options.iam.is_some(),
+        "emulator listening"
+    );
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
@@ -161,12 +216,17 @@ impl Drop for RunningEmulator {
 ///
 /// Fixture errors are returned here rather than from the background task.
 pub async fn spawn(config: Config) -> anyhow::Result<RunningEmulator> {
+    spawn_with(config, Options::default()).await
+}
+
+/// [`spawn`] with `options` (e.g. IAM enforcement).
+pub async fn spawn_with(config: Config, options: Options) -> anyhow::Result<RunningEmulator> {
     let listener = TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0))
         .await
         .context("binding an ephemeral loopback port")?;
     let addr = listener.local_addr()?;
     let base_url = format!("http://{addr}");
-    let app = build_app(&config, &public_url_for(&config, addr))?;
+    let app = build_app_with(&config, &options, &public_url_for(&config, addr))?;
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         axum::serve(listener, app)

@@ -1,13 +1,14 @@
 //! `mlpipe-emulator`: serves the emulated services on one address until interrupted.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::Context as _;
 use clap::{Parser, ValueEnum};
-use mlpipe_emulator::{genesys, Config};
+use mlpipe_emulator::{genesys, iam, Config, Options};
 use tracing_subscriber::EnvFilter;
 
-/// Local emulator for the services moto lacks (Genesys Cloud and Bedrock Runtime today).
+/// Local emulator for the services moto lacks (Genesys Cloud, Bedrock Runtime, Personalize).
 #[derive(Debug, Parser)]
 #[command(name = "mlpipe-emulator", version, about)]
 struct Cli {
@@ -46,6 +47,13 @@ struct Cli {
     #[arg(long, env = "MLPIPE_EMULATOR_GENESYS_URL_TTL_SECS", default_value_t = genesys::DEFAULT_URL_TTL_SECS)]
     genesys_url_ttl_secs: u64,
 
+    /// IAM principals file (JSON, rewritten by the local cloud as it assumes roles): Bedrock
+    /// Runtime and Personalize then answer only requests signed with a listed access key, and
+    /// only what its policies allow. Absent: no IAM enforcement. A file that does not exist yet
+    /// is read when it appears.
+    #[arg(long, env = "EMULATOR_IAM_PRINCIPALS")]
+    iam_principals: Option<PathBuf>,
+
     /// Log line format (filter with RUST_LOG, default info).
     #[arg(long, env = "MLPIPE_EMULATOR_LOG_FORMAT", value_enum, default_value_t = LogFormat::Json)]
     log_format: LogFormat,
@@ -82,10 +90,23 @@ async fn main() -> anyhow::Result<()> {
         },
     };
 
+    let iam = match &cli.iam_principals {
+        None => None,
+        Some(path) => {
+            let principals = iam::Principals::open(path)?;
+            tracing::info!(
+                path = %path.display(),
+                principals = principals.len(),
+                "enforcing IAM for Bedrock Runtime and Personalize"
+            );
+            Some(Arc::new(principals))
+        }
+    };
+
     let listener = tokio::net::TcpListener::bind(&cli.listen)
         .await
         .with_context(|| format!("binding {}", cli.listen))?;
-    mlpipe_emulator::serve_with_shutdown(listener, config, shutdown_signal()).await
+    mlpipe_emulator::serve_with(listener, config, Options { iam }, shutdown_signal()).await
 }
 
 fn init_logging(format: LogFormat) {

@@ -13,8 +13,6 @@
 //! last segment (`NAME`) is created; moto then files the rules, and routes PutEvents calls
 //! naming the partner bus, there. Clients keep using the real partner bus name.
 
-use std::collections::HashMap;
-
 use anyhow::{bail, Context as _};
 use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::types::{
@@ -26,9 +24,18 @@ use aws_sdk_sqs::types::QueueAttributeName;
 use std::path::Path;
 
 use crate::config::{
-    substitute, BucketSpec, EventBusSpec, QueueSpec, Resources, SecretSpec, StateMachineSpec,
-    TableSpec, TopicSpec,
+    substitute, BucketSpec, EventBusSpec, QueueSpec, SecretSpec, StateMachineSpec, TableSpec,
+    TopicSpec,
 };
+
+/// An SDK error with its whole chain in its message (the SDK's own `Display` says only
+/// "service error").
+pub(crate) fn sdk<E: std::error::Error + Send + Sync + 'static>(e: E) -> anyhow::Error {
+    anyhow::anyhow!(
+        "{}",
+        aws_smithy_types::error::display::DisplayErrorContext(&e)
+    )
+}
 
 /// The AWS clients bootstrap needs, all built from one SDK config.
 pub struct Clients {
@@ -59,52 +66,10 @@ impl Clients {
     }
 }
 
-/// Creates or updates everything in `resources`. `account` is the account of the partner
-/// event sources (moto's default account); `dir` is where `resources.json` is (state machine
-/// files are relative to it).
-pub async fn run(
-    resources: &Resources,
-    clients: &Clients,
-    account: &str,
-    dir: &Path,
+pub(crate) async fn ensure_table(
+    dynamodb: &aws_sdk_dynamodb::Client,
+    spec: &TableSpec,
 ) -> anyhow::Result<()> {
-    let mut queue_arns = HashMap::new();
-    for queue in &resources.queues {
-        let (url, arn) = ensure_queue(&clients.sqs, queue).await?;
-        println!("queue   {} ({url})", queue.name);
-        queue_arns.insert(queue.name.clone(), (url, arn));
-    }
-    for queue in &resources.queues {
-        set_redrive_policy(&clients.sqs, queue, &queue_arns).await?;
-    }
-    let arn_of = |name: &str| -> anyhow::Result<String> {
-        queue_arns
-            .get(name)
-            .map(|(_, arn)| arn.clone())
-            .with_context(|| format!("queue {name} is not declared in `queues`"))
-    };
-    for bucket in &resources.buckets {
-        ensure_bucket(&clients.s3, bucket, &arn_of).await?;
-    }
-    for bus in &resources.event_buses {
-        ensure_event_bus(&clients.events, bus, account, &arn_of).await?;
-    }
-    for secret in &resources.secrets {
-        ensure_secret(&clients.secrets, secret).await?;
-    }
-    for table in &resources.tables {
-        ensure_table(&clients.dynamodb, table).await?;
-    }
-    for topic in &resources.topics {
-        ensure_topic(&clients.sns, topic, &arn_of).await?;
-    }
-    for machine in &resources.state_machines {
-        ensure_state_machine(&clients.sfn, machine, account, dir).await?;
-    }
-    Ok(())
-}
-
-async fn ensure_table(dynamodb: &aws_sdk_dynamodb::Client, spec: &TableSpec) -> anyhow::Result<()> {
     use aws_sdk_dynamodb::types::{
         AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
         TimeToLiveSpecification,
@@ -135,7 +100,7 @@ async fn ensure_table(dynamodb: &aws_sdk_dynamodb::Client, spec: &TableSpec) -> 
         Err(e) if e.code() == Some("ResourceInUseException") => {
             println!("table   {} (exists)", spec.name)
         }
-        Err(e) => return Err(e).with_context(|| format!("create_table {}", spec.name)),
+        Err(e) => return Err(sdk(e)).with_context(|| format!("create_table {}", spec.name)),
     }
     if let Some(attribute) = &spec.ttl_attribute {
         dynamodb
@@ -155,7 +120,7 @@ async fn ensure_table(dynamodb: &aws_sdk_dynamodb::Client, spec: &TableSpec) -> 
     Ok(())
 }
 
-async fn ensure_topic(
+pub(crate) async fn ensure_topic(
     sns: &aws_sdk_sns::Client,
     spec: &TopicSpec,
     arn_of: &dyn Fn(&str) -> anyhow::Result<String>,
@@ -203,12 +168,13 @@ async fn ensure_topic(
     Ok(())
 }
 
-async fn ensure_state_machine(
+pub(crate) async fn ensure_state_machine(
     sfn: &aws_sdk_sfn::Client,
     spec: &StateMachineSpec,
+    role_arn: &str,
     account: &str,
     dir: &Path,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<String> {
     let path = dir.join(&spec.definition_file);
     let text =
         std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
@@ -216,17 +182,18 @@ async fn ensure_state_machine(
         .with_context(|| format!("filling the placeholders of {}", path.display()))?;
     serde_json::from_str::<serde_json::Value>(&definition)
         .with_context(|| format!("{} is not JSON once filled", path.display()))?;
-    // moto does not check the role; the stack's role is in template.yaml.
-    let role = format!("arn:aws:iam::{account}:role/{}-role", spec.name);
     let created = sfn
         .create_state_machine()
         .name(&spec.name)
         .definition(&definition)
-        .role_arn(&role)
+        .role_arn(role_arn)
         .send()
         .await;
     match created {
-        Ok(out) => println!("states  {} ({})", spec.name, out.state_machine_arn()),
+        Ok(out) => {
+            println!("states  {} ({})", spec.name, out.state_machine_arn());
+            Ok(out.state_machine_arn().to_owned())
+        }
         Err(e) if e.code() == Some("StateMachineAlreadyExists") => {
             let arn = format!(
                 "arn:aws:states:{}:{account}:stateMachine:{}",
@@ -239,17 +206,18 @@ async fn ensure_state_machine(
             sfn.update_state_machine()
                 .state_machine_arn(&arn)
                 .definition(&definition)
+                .role_arn(role_arn)
                 .send()
                 .await
                 .with_context(|| format!("update_state_machine {}", spec.name))?;
             println!("states  {} (definition updated)", spec.name);
+            Ok(arn)
         }
-        Err(e) => return Err(e).with_context(|| format!("create_state_machine {}", spec.name)),
+        Err(e) => Err(sdk(e)).with_context(|| format!("create_state_machine {}", spec.name)),
     }
-    Ok(())
 }
 
-async fn ensure_queue(
+pub(crate) async fn ensure_queue(
     sqs: &aws_sdk_sqs::Client,
     spec: &QueueSpec,
 ) -> anyhow::Result<(String, String)> {
@@ -281,7 +249,7 @@ async fn ensure_queue(
             }
             url
         }
-        Err(e) => return Err(e).with_context(|| format!("create_queue {}", spec.name)),
+        Err(e) => return Err(sdk(e)).with_context(|| format!("create_queue {}", spec.name)),
     };
     let arn = sqs
         .get_queue_attributes()
@@ -296,36 +264,7 @@ async fn ensure_queue(
     Ok((url, arn))
 }
 
-async fn set_redrive_policy(
-    sqs: &aws_sdk_sqs::Client,
-    spec: &QueueSpec,
-    queues: &HashMap<String, (String, String)>,
-) -> anyhow::Result<()> {
-    let Some(dlq) = &spec.dead_letter_queue else {
-        return Ok(());
-    };
-    let Some((_, dlq_arn)) = queues.get(dlq) else {
-        bail!("queue {}: deadLetterQueue {dlq} is not declared", spec.name);
-    };
-    let (url, _) = &queues[&spec.name];
-    let policy = serde_json::json!({
-        "deadLetterTargetArn": dlq_arn,
-        "maxReceiveCount": spec.max_receive_count.unwrap_or(3),
-    });
-    sqs.set_queue_attributes()
-        .queue_url(url)
-        .attributes(QueueAttributeName::RedrivePolicy, policy.to_string())
-        .send()
-        .await
-        .with_context(|| format!("redrive policy of {}", spec.name))?;
-    println!(
-        "redrive {} -> {dlq} after {} receives",
-        spec.name, policy["maxReceiveCount"]
-    );
-    Ok(())
-}
-
-async fn ensure_bucket(
+pub(crate) async fn ensure_bucket(
     s3: &aws_sdk_s3::Client,
     spec: &BucketSpec,
     arn_of: &dyn Fn(&str) -> anyhow::Result<String>,
@@ -337,7 +276,7 @@ async fn ensure_bucket(
                 e.code(),
                 Some("BucketAlreadyOwnedByYou") | Some("BucketAlreadyExists")
             ) => {}
-        Err(e) => return Err(e).with_context(|| format!("create_bucket {}", spec.name)),
+        Err(e) => return Err(sdk(e)).with_context(|| format!("create_bucket {}", spec.name)),
     }
     println!("bucket  {}", spec.name);
     if spec.notifications.is_empty() {
@@ -405,7 +344,7 @@ fn already_exists<E: ProvideErrorMetadata>(e: &E) -> bool {
     )
 }
 
-async fn ensure_event_bus(
+pub(crate) async fn ensure_event_bus(
     events: &aws_sdk_eventbridge::Client,
     spec: &EventBusSpec,
     account: &str,
@@ -498,11 +437,11 @@ async fn create_bus(
     {
         Ok(_) => Ok(()),
         Err(e) if already_exists(&e) => Ok(()),
-        Err(e) => Err(e).with_context(|| format!("create_event_bus {name}")),
+        Err(e) => Err(sdk(e)).with_context(|| format!("create_event_bus {name}")),
     }
 }
 
-async fn ensure_secret(
+pub(crate) async fn ensure_secret(
     secrets: &aws_sdk_secretsmanager::Client,
     spec: &SecretSpec,
 ) -> anyhow::Result<()> {
@@ -539,7 +478,7 @@ async fn ensure_secret(
                 .with_context(|| format!("put_secret_value {}", spec.name))?;
             println!("secret  {} (value reset)", spec.name);
         }
-        Err(e) => return Err(e).with_context(|| format!("create_secret {}", spec.name)),
+        Err(e) => return Err(sdk(e)).with_context(|| format!("create_secret {}", spec.name)),
     }
     Ok(())
 }

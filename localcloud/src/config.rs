@@ -1,5 +1,5 @@
-//! The two JSON files: `resources.json` (what `bootstrap` creates in moto) and `routes.json`
-//! (which queue the `relay` drains into which function, with which semantics).
+//! Specifications of what the local cloud creates in moto (filled by [`crate::deploy`] from the
+//! expanded template) and of the relay's routes (written to `.localcloud/stack.json`).
 //! Unknown fields are rejected so that a typo fails loudly instead of being ignored.
 
 use std::collections::BTreeMap;
@@ -7,7 +7,7 @@ use std::path::Path;
 
 use anyhow::{bail, Context as _};
 use serde::de::DeserializeOwned;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::lambda::DEFAULT_ACCOUNT_ID;
 
@@ -18,42 +18,16 @@ pub fn load<T: DeserializeOwned>(path: &Path) -> anyhow::Result<T> {
     serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))
 }
 
-// ---------------------------------------------------------------------------------- resources
+// ------------------------------------------------------------------------ resources to create
 
-/// `resources.json`.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Resources {
-    #[serde(default, rename = "$comment")]
-    pub _comment: Option<String>,
-    #[serde(default)]
-    pub queues: Vec<QueueSpec>,
-    #[serde(default)]
-    pub buckets: Vec<BucketSpec>,
-    #[serde(default)]
-    pub event_buses: Vec<EventBusSpec>,
-    #[serde(default)]
-    pub secrets: Vec<SecretSpec>,
-    #[serde(default)]
-    pub tables: Vec<TableSpec>,
-    #[serde(default)]
-    pub topics: Vec<TopicSpec>,
-    #[serde(default)]
-    pub state_machines: Vec<StateMachineSpec>,
-}
-
-/// An SQS queue. `attributes` are SQS attribute names and values (`VisibilityTimeout`, ...);
-/// `deadLetterQueue` + `maxReceiveCount` become the queue's `RedrivePolicy`.
+/// An SQS queue. `attributes` are SQS attribute names and values (`VisibilityTimeout`,
+/// `RedrivePolicy`, ...).
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct QueueSpec {
     pub name: String,
     #[serde(default)]
     pub attributes: BTreeMap<String, String>,
-    #[serde(default)]
-    pub dead_letter_queue: Option<String>,
-    #[serde(default)]
-    pub max_receive_count: Option<u32>,
 }
 
 /// An S3 bucket and its event notifications to SQS.
@@ -211,11 +185,11 @@ pub fn substitute(definition: &str, values: &BTreeMap<String, String>) -> anyhow
 
 // ------------------------------------------------------------------------------------- routes
 
-/// `routes.json`.
-#[derive(Debug, Deserialize)]
+/// The relay's routes (the `routes` member of `.localcloud/stack.json`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Routes {
-    #[serde(default, rename = "$comment")]
+    #[serde(default, rename = "$comment", skip_serializing_if = "Option::is_none")]
     pub _comment: Option<String>,
     /// Region written into ARNs and events (default `us-east-1`).
     #[serde(default = "default_region")]
@@ -235,7 +209,7 @@ fn default_account() -> String {
 }
 
 /// How a queue's messages reach the function.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
     /// Each message body *is* the event (S3 notification, EventBridge event) and the function
@@ -249,7 +223,7 @@ pub enum Mode {
 }
 
 /// One queue -> function route.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Route {
     /// Name for log lines (default: the queue name).
@@ -391,22 +365,6 @@ mod tests {
     }
 
     #[test]
-    fn shipped_files_parse() {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let routes: Routes = load(&dir.join("routes.json")).unwrap();
-        routes.validate().unwrap();
-        let resources: Resources = load(&dir.join("resources.json")).unwrap();
-        // Every routed queue and destination exists in the resources.
-        let queues: Vec<&str> = resources.queues.iter().map(|q| q.name.as_str()).collect();
-        for r in &routes.routes {
-            assert!(queues.contains(&r.queue.as_str()), "{}", r.queue);
-            if let Some(dlq) = &r.on_failure {
-                assert!(queues.contains(&dlq.as_str()), "{dlq}");
-            }
-        }
-    }
-
-    #[test]
     fn substitutions_fill_every_placeholder() {
         let values: BTreeMap<String, String> = [("A", "1"), ("Fn", "arn:x")]
             .into_iter()
@@ -419,46 +377,5 @@ mod tests {
         let err = substitute("${Missing}", &values).unwrap_err();
         assert!(err.to_string().contains("${Missing}"), "{err}");
         assert!(substitute("${A", &values).is_err());
-    }
-
-    #[test]
-    fn shipped_state_machines_have_every_substitution() {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let resources: Resources = load(&dir.join("resources.json")).unwrap();
-        for sm in &resources.state_machines {
-            let text = std::fs::read_to_string(dir.join(&sm.definition_file)).unwrap();
-            let filled = substitute(&text, &sm.substitutions).unwrap();
-            let _: serde_json::Value = serde_json::from_str(&filled).unwrap();
-        }
-    }
-
-    /// `cargo lambda watch --env-file` refuses an unquoted value with `=`, spaces, quotes or
-    /// braces (it fails at start-up with "invalid environment file: ParseError"): such values
-    /// must be in single quotes.
-    #[test]
-    fn functions_env_values_are_quoted_where_cargo_lambda_needs_it() {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let text = std::fs::read_to_string(dir.join("functions.env")).unwrap();
-        for (n, line) in text.lines().enumerate() {
-            let line = line.trim();
-            if line.is_empty() || line.starts_with('#') {
-                continue;
-            }
-            let (name, value) = line
-                .split_once('=')
-                .unwrap_or_else(|| panic!("line {}: not NAME=value", n + 1));
-            assert!(
-                !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
-                "line {}: bad name {name:?}",
-                n + 1
-            );
-            let quoted = value.len() >= 2 && value.starts_with('\'') && value.ends_with('\'');
-            let needs_quotes = value.contains(['=', ' ', '"', '{', '}', '#', '\'']);
-            assert!(
-                quoted || !needs_quotes,
-                "line {}: {name}'s value must be in single quotes",
-                n + 1
-            );
-        }
     }
 }

@@ -1,20 +1,31 @@
 //! The front door: one endpoint (`AWS_ENDPOINT_URL`) that looks like AWS to every client.
 //!
-//! - `POST /2015-03-31/functions/{FunctionName}/invocations` (Lambda Invoke) goes to the
-//!   functions under `cargo lambda watch`, and the answer is put back into the shape the real
-//!   Lambda API gives (see [`crate::lambda`]): `200` with `X-Amz-Function-Error: Unhandled` for a
-//!   function error, `404 ResourceNotFoundException` for an unknown function,
-//!   `202` for `X-Amz-Invocation-Type: Event` (the function then runs in the background),
-//!   `204` for `DryRun`.
-//! - Everything else is forwarded to moto unchanged: method, path and query, headers (Host and
-//!   Authorization included, so S3 virtual-host addressing and SigV4 parsing keep working) and
-//!   body; moto's status, headers and body come back the same way.
+//! - **It is the Lambda service.** `POST /2015-03-31/functions/{FunctionName}/invocations`
+//!   runs the function of the deployed stack (`.localcloud/stack.json`, read when the first
+//!   request needs it) as Lambda runs it ([`crate::functions`]): its binary, its own template
+//!   `Environment` plus the local endpoints ([`local_environment`]), credentials from
+//!   `sts:AssumeRole` of its own role, its timeout, several instances at once. The caller must
+//!   be allowed `lambda:InvokeFunction` on the function by its identity policies (the relay,
+//!   playing S3, EventBridge and the event source mappings, is let through as a service, as
+//!   the stack's `AWS::Lambda::Permission`s let those services in). Answers as the Lambda API
+//!   does: `200` with `X-Amz-Function-Error: Unhandled` for a function error, `404
+//!   ResourceNotFoundException`, `202` for `X-Amz-Invocation-Type: Event`, `204` for `DryRun`,
+//!   `403 AccessDeniedException`.
+//! - **Everything else goes to moto**, unchanged (Host and Authorization included, so SigV4
+//!   keeps working), except the calls of moto's Step Functions interpreter: it signs them with
+//!   the fixed key `ak`, and they are signed again here with credentials of the state machine's
+//!   role, so that moto checks them against the role's policies as AWS would.
+//! - Every role session it creates is written to the principals file
+//!   (`.localcloud/iam-principals.json`), which the emulator reads to evaluate the caller's
+//!   policies for Bedrock and Personalize.
 //!
 //! moto itself runs with `MOTO_PORT` set to this server's port, so the Step Functions
-//! interpreter inside moto sends its `lambda:invoke` tasks here too.
+//! interpreter inside moto sends its tasks here too.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -23,9 +34,26 @@ use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
+use serde_json::{json, Value};
+use tokio::sync::OnceCell;
+use tokio::time::Instant;
 
+use crate::functions::{FunctionSpec, Functions, InstanceEnv, LogSink};
+use crate::iam_query::{tag, QueryClient};
 use crate::ids;
-use crate::lambda::{self, LambdaClient, Outcome};
+use crate::lambda::{self, Outcome};
+use crate::sigv4::{self, Keys};
+use crate::stack::Stack;
+
+/// The access key moto's Step Functions interpreter signs its task calls with.
+const STEP_FUNCTIONS_KEY: &str = "ak";
+/// The header the relay sets: it invokes as the AWS service of the event source.
+pub const SERVICE_INVOKER_HEADER: &str = "x-localcloud-invoker";
+/// Instances of one function at most when the template reserves no concurrency.
+const DEFAULT_MAX_INSTANCES: usize = 10;
+/// Role sessions last an hour; they are renewed well before.
+const SESSION_SECONDS: u64 = 3600;
+const SESSION_RENEW_AFTER: Duration = Duration::from_secs(2700);
 
 /// Settings of the `frontdoor` subcommand.
 #[derive(Debug, Clone)]
@@ -33,18 +61,250 @@ pub struct Config {
     pub listen: SocketAddr,
     /// moto's base URL, e.g. `http://127.0.0.1:4567`.
     pub moto: String,
-    /// Base URL of `cargo lambda watch`, e.g. `http://127.0.0.1:9001`.
-    pub lambda: String,
-    /// Longest a function may run (the function timeout).
-    pub invoke_timeout: Duration,
-    pub region: String,
-    pub account: String,
+    /// The emulator's base URL (Bedrock, Personalize, Genesys stand-ins).
+    pub emulator: String,
+    /// The deployed stack (`localcloud deploy` writes it).
+    pub stack: PathBuf,
+    /// Where role sessions are written for the emulator.
+    pub principals: PathBuf,
+    /// The directory of the function binaries (`target/debug`).
+    pub bin_dir: PathBuf,
+    /// Where the functions' output goes.
+    pub log: PathBuf,
 }
 
 struct AppState {
     config: Config,
     http: reqwest::Client,
-    lambda: LambdaClient,
+    service: OnceCell<Arc<LambdaService>>,
+}
+
+/// The deployed stack's functions and the role sessions they and the state machine run under.
+struct LambdaService {
+    stack: Stack,
+    functions: Functions<Arc<Sessions>>,
+    sessions: Arc<Sessions>,
+}
+
+/// The variables the local cloud adds to every function's own environment: where the AWS
+/// services and the Genesys Cloud API are locally. On AWS the SDKs find the real endpoints by
+/// themselves; nothing else is added.
+pub fn local_environment(frontdoor: &str, emulator: &str) -> BTreeMap<String, String> {
+    [
+        ("AWS_ENDPOINT_URL", frontdoor),
+        ("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", emulator),
+        ("AWS_ENDPOINT_URL_PERSONALIZE_EVENTS", emulator),
+        ("AWS_ENDPOINT_URL_PERSONALIZE_RUNTIME", emulator),
+        // moto serves S3 path-style only (no wildcard DNS on 127.0.0.1).
+        ("S3_FORCE_PATH_STYLE", "true"),
+        // The Genesys Cloud emulator stands in for https://login.<env> and https://api.<env>.
+        ("GENESYS_LOGIN_URL", emulator),
+        ("GENESYS_API_URL", emulator),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect()
+}
+
+/// Role sessions (`sts:AssumeRole` as the local administrator), recorded in the principals
+/// file the emulator reads.
+struct Sessions {
+    sts: QueryClient,
+    file: PathBuf,
+    stack: Stack,
+    principals: Mutex<Vec<Value>>,
+    state_machine: tokio::sync::Mutex<Option<(Keys, Instant)>>,
+}
+
+impl Sessions {
+    fn new(stack: &Stack, file: PathBuf, endpoint: &str) -> anyhow::Result<Self> {
+        let admin = crate::deploy::keys(&stack.admin);
+        let sessions = Self {
+            sts: QueryClient::new(endpoint, &stack.region, admin)?,
+            file,
+            stack: stack.clone(),
+            principals: Mutex::new(vec![json!({
+                "accessKeyId": stack.admin.access_key_id,
+                "arn": stack.admin.arn,
+                "admin": true,
+                "policies": [],
+            })]),
+            state_machine: tokio::sync::Mutex::new(None),
+        };
+        sessions.write()?;
+        Ok(sessions)
+    }
+
+    /// Assumes `role_arn` and records the session with the role's policies.
+    async fn assume(&self, role_arn: &str, session_name: &str) -> anyhow::Result<Keys> {
+        let mut name: String = session_name
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || "+=,.@-_".contains(*c))
+            .collect();
+        name.truncate(64);
+        let duration = SESSION_SECONDS.to_string();
+        let answer = self
+            .sts
+            .call(
+                "sts",
+                "AssumeRole",
+                &[
+                    ("RoleArn", role_arn),
+                    ("RoleSessionName", &name),
+                    ("DurationSeconds", &duration),
+                ],
+            )
+            .await
+            .with_context(|| format!("sts:AssumeRole {role_arn}"))?;
+        let keys = Keys {
+            access_key_id: tag(&answer, "AccessKeyId").context("no AccessKeyId")?,
+            secret_access_key: tag(&answer, "SecretAccessKey").context("no SecretAccessKey")?,
+            session_token: Some(tag(&answer, "SessionToken").context("no SessionToken")?),
+        };
+        let policies = self
+            .stack
+            .roles
+            .get(role_arn)
+            .map(|r| r.policies.clone())
+            .unwrap_or_default();
+        let arn = tag(&answer, "Arn").unwrap_or_else(|| role_arn.to_owned());
+        self.principals
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(json!({
+                "accessKeyId": keys.access_key_id,
+                "arn": arn,
+                "roleArn": role_arn,
+                "admin": false,
+                "policies": policies,
+            }));
+        self.write()?;
+        Ok(keys)
+    }
+
+    /// The principals file, written whole and renamed into place.
+    fn write(&self) -> anyhow::Result<()> {
+        let principals = self
+            .principals
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        let p = &self.stack.parameters;
+        let mut trackers = serde_json::Map::new();
+        if let (Some(id), Some(arn)) = (
+            p.get("PersonalizeTrackingId"),
+            p.get("PersonalizeEventTrackerArn"),
+        ) {
+            if !id.is_empty() && !arn.is_empty() {
+                trackers.insert(id.clone(), Value::String(arn.clone()));
+            }
+        }
+        let document = json!({
+            "principals": principals,
+            // The emulator plays the Personalize resources the stack's parameters name.
+            "personalize": {"eventTrackers": trackers},
+        });
+        let tmp = self.file.with_extension("json.tmp");
+        std::fs::write(&tmp, serde_json::to_vec_pretty(&document)?)
+            .with_context(|| format!("writing {}", tmp.display()))?;
+        std::fs::rename(&tmp, &self.file)
+            .with_context(|| format!("writing {}", self.file.display()))
+    }
+
+    /// The policies of the principal an access key belongs to (`None`: unknown key), and
+    /// whether it is the administrator.
+    fn principal(&self, access_key_id: &str) -> Option<(String, bool, Vec<Value>)> {
+        let principals = self
+            .principals
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let p = principals
+            .iter()
+            .find(|p| p["accessKeyId"] == access_key_id)?;
+        let policies = p["policies"].as_array().cloned().unwrap_or_default();
+        Some((
+            p["arn"].as_str().unwrap_or_default().to_owned(),
+            p["admin"] == true,
+            policies,
+        ))
+    }
+
+    /// Credentials of the (one) state machine's role, renewed before they expire.
+    async fn state_machine_keys(&self) -> anyhow::Result<(Keys, String)> {
+        let machine = self
+            .stack
+            .state_machines
+            .first()
+            .context("the stack has no state machine")?;
+        let mut cached = self.state_machine.lock().await;
+        if let Some((keys, at)) = cached.as_ref() {
+            if at.elapsed() < SESSION_RENEW_AFTER {
+                return Ok((keys.clone(), machine.role_arn.clone()));
+            }
+        }
+        let keys = self.assume(&machine.role_arn, &machine.logical_id).await?;
+        *cached = Some((keys.clone(), Instant::now()));
+        Ok((keys, machine.role_arn.clone()))
+    }
+}
+
+impl InstanceEnv for Arc<Sessions> {
+    async fn instance_env(&self, spec: &FunctionSpec) -> anyhow::Result<BTreeMap<String, String>> {
+        let function = self
+            .stack
+            .function(&spec.name)
+            .with_context(|| format!("{} is not in the stack", spec.name))?;
+        let keys = self.assume(&function.role_arn, &spec.name).await?;
+        let mut env = BTreeMap::new();
+        env.insert("AWS_ACCESS_KEY_ID".to_owned(), keys.access_key_id);
+        env.insert("AWS_SECRET_ACCESS_KEY".to_owned(), keys.secret_access_key);
+        if let Some(token) = keys.session_token {
+            env.insert("AWS_SESSION_TOKEN".to_owned(), token);
+        }
+        Ok(env)
+    }
+}
+
+impl AppState {
+    /// The Lambda service of the deployed stack, made when first needed.
+    async fn service(&self) -> anyhow::Result<&Arc<LambdaService>> {
+        self.service
+            .get_or_try_init(|| async {
+                let stack = Stack::load(&self.config.stack)?;
+                let frontdoor = format!("http://{}", self.config.listen);
+                let sessions = Arc::new(Sessions::new(&stack, self.config.principals.clone(), &self.config.moto)?);
+                let local = local_environment(&frontdoor, &self.config.emulator);
+                let specs = stack
+                    .functions
+                    .iter()
+                    .map(|f| {
+                        let mut env = f.environment.clone();
+                        env.extend(local.clone());
+                        FunctionSpec {
+                            name: f.name.clone(),
+                            arn: f.arn.clone(),
+                            binary: self.config.bin_dir.join(&f.binary),
+                            env,
+                            timeout: Duration::from_secs(f.timeout_seconds),
+                            memory_mb: f.memory_mb,
+                            max_concurrency: f
+                                .reserved_concurrency
+                                .map(|c| c as usize)
+                                .unwrap_or(DEFAULT_MAX_INSTANCES),
+                        }
+                    })
+                    .collect();
+                let log = LogSink::file(&self.config.log)
+                    .with_context(|| format!("opening {}", self.config.log.display()))?;
+                tracing::info!(functions = stack.functions.len(), stack = %self.config.stack.display(), "Lambda service ready");
+                Ok(Arc::new(LambdaService {
+                    functions: Functions::new(specs, sessions.clone(), log),
+                    sessions,
+                    stack,
+                }))
+            })
+            .await
+    }
 }
 
 /// Serves until the process is stopped.
@@ -53,12 +313,11 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .no_proxy()
         .redirect(reqwest::redirect::Policy::none())
         .build()?;
-    let lambda = LambdaClient::new(&config.lambda, config.invoke_timeout)?;
     let listen = config.listen;
     let state = Arc::new(AppState {
         config,
         http,
-        lambda,
+        service: OnceCell::new(),
     });
     let app = Router::new()
         .fallback(handle)
@@ -67,15 +326,13 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("binding {listen}"))?;
-    tracing::info!(
-        listen = %listen,
-        moto = %state.config.moto,
-        lambda = %state.config.lambda,
-        "front door ready"
-    );
+    tracing::info!(listen = %listen, moto = %state.config.moto, "front door ready");
     axum::serve(listener, app)
         .with_graceful_shutdown(crate::shutdown_signal())
         .await?;
+    if let Some(service) = state.service.get() {
+        service.functions.shutdown().await;
+    }
     Ok(())
 }
 
@@ -100,12 +357,179 @@ async fn handle(State(state): State<Arc<AppState>>, request: Request) -> Respons
         .path_and_query()
         .map(|pq| pq.as_str())
         .unwrap_or("/");
-    proxy(&state, parts.method, path_and_query, &parts.headers, body).await
+    let mut headers = parts.headers;
+    if caller(&headers) == Caller::StepFunctions {
+        if let Err(e) =
+            resign_for_state_machine(&state, &parts.method, path_and_query, &mut headers, &body)
+                .await
+        {
+            tracing::error!(error = %format!("{e:#}"), "signing a Step Functions task call with the state machine's role");
+            return plain(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("front door: {e:#}"),
+            );
+        }
+    }
+    proxy(&state, parts.method, path_and_query, &headers, body).await
+}
+
+/// Who sends a request.
+#[derive(Debug, PartialEq, Eq)]
+enum Caller {
+    /// The relay, invoking as the event source's AWS service.
+    Service,
+    /// moto's Step Functions interpreter (fixed key `ak`).
+    StepFunctions,
+    /// SigV4-signed with this access key.
+    Key(String),
+    Anonymous,
+}
+
+fn caller(headers: &HeaderMap) -> Caller {
+    if headers.contains_key(SERVICE_INVOKER_HEADER) {
+        return Caller::Service;
+    }
+    let scope = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(sigv4::credential_scope);
+    match scope {
+        Some((key, _, _)) if key == STEP_FUNCTIONS_KEY => Caller::StepFunctions,
+        Some((key, _, _)) => Caller::Key(key),
+        None => Caller::Anonymous,
+    }
+}
+
+/// Replaces the interpreter's signature with one made with the state machine role's keys.
+async fn resign_for_state_machine(
+    state: &AppState,
+    method: &Method,
+    path_and_query: &str,
+    headers: &mut HeaderMap,
+    body: &[u8],
+) -> anyhow::Result<()> {
+    let service = state.service().await?;
+    let (keys, _) = service.sessions.state_machine_keys().await?;
+    let (_, region, signing_service) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(sigv4::credential_scope)
+        .context("no credential scope")?;
+    for name in [
+        "authorization",
+        "x-amz-date",
+        "x-amz-security-token",
+        "x-amz-content-sha256",
+    ] {
+        headers.remove(name);
+    }
+    if signing_service == "s3" {
+        // S3 wants the payload hash in a header, and moto checks it.
+        let digest = sha256_hex(body);
+        headers.insert("x-amz-content-sha256", HeaderValue::from_str(&digest)?);
+    }
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let url = format!("http://{host}{path_and_query}");
+    let signed: Vec<(String, String)> = {
+        let pairs: Vec<(&str, &str)> = headers
+            .iter()
+            .filter(|(name, _)| !is_hop_by_hop(name))
+            .filter_map(|(name, value)| Some((name.as_str(), value.to_str().ok()?)))
+            .collect();
+        sigv4::signature_headers(
+            method.as_str(),
+            &url,
+            pairs.into_iter(),
+            body,
+            &keys,
+            &region,
+            &signing_service,
+        )?
+    };
+    for (name, value) in signed {
+        headers.insert(
+            HeaderName::from_bytes(name.as_bytes())?,
+            HeaderValue::from_str(&value)?,
+        );
+    }
+    Ok(())
+}
+
+fn sha256_hex(body: &[u8]) -> String {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(body)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 // ------------------------------------------------------------------------------------- Lambda
 
-/// Lambda `Invoke`, mirrored on top of `cargo lambda watch`.
+/// Whether the caller may invoke `function_arn`; the answer to send when it may not.
+fn authorize_invoke(
+    service: &LambdaService,
+    caller: &Caller,
+    function_arn: &str,
+    request_id: &str,
+) -> Result<(), Response> {
+    let action = "lambda:InvokeFunction";
+    let (arn, policies) = match caller {
+        Caller::Service => return Ok(()),
+        Caller::StepFunctions => {
+            let Some(machine) = service.stack.state_machines.first() else {
+                return Err(aws_error(
+                    StatusCode::FORBIDDEN,
+                    "AccessDeniedException",
+                    "no state machine in the stack",
+                    request_id,
+                ));
+            };
+            let policies = service
+                .stack
+                .roles
+                .get(&machine.role_arn)
+                .map(|r| r.policies.clone())
+                .unwrap_or_default();
+            (machine.role_arn.clone(), policies)
+        }
+        Caller::Key(key) => match service.sessions.principal(key) {
+            Some((_, true, _)) => return Ok(()),
+            Some((arn, false, policies)) => (arn, policies),
+            None => {
+                return Err(aws_error(
+                    StatusCode::FORBIDDEN,
+                    "UnrecognizedClientException",
+                    "The security token included in the request is invalid.",
+                    request_id,
+                ))
+            }
+        },
+        Caller::Anonymous => {
+            return Err(aws_error(
+                StatusCode::FORBIDDEN,
+                "MissingAuthenticationTokenException",
+                "Missing Authentication Token",
+                request_id,
+            ))
+        }
+    };
+    if mlpipe_emulator::iam::evaluate(&policies, action, function_arn).is_allowed() {
+        return Ok(());
+    }
+    tracing::warn!(principal = %arn, action, resource = function_arn, "access denied");
+    Err(aws_error(
+        StatusCode::FORBIDDEN,
+        "AccessDeniedException",
+        &format!("User: {arn} is not authorized to perform: {action} on resource: {function_arn} because no identity-based policy allows the {action} action"),
+        request_id,
+    ))
+}
+
+/// Lambda `Invoke` of a function of the deployed stack.
 async fn invoke(
     state: &Arc<AppState>,
     function: &str,
@@ -113,12 +537,38 @@ async fn invoke(
     payload: Bytes,
 ) -> Response {
     let request_id = ids::uuid_v4();
+    let service = match state.service().await {
+        Ok(service) => service.clone(),
+        Err(e) => {
+            return aws_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "ServiceException",
+                &format!("the local stack is not deployed: {e:#}"),
+                &request_id,
+            )
+        }
+    };
+    let Some(spec) = service.functions.spec(function) else {
+        let arn = lambda::function_arn(&service.stack.region, &service.stack.account_id, function);
+        return aws_error(
+            StatusCode::NOT_FOUND,
+            "ResourceNotFoundException",
+            &format!("Function not found: {arn}"),
+            &request_id,
+        );
+    };
+    if let Err(denied) = authorize_invoke(&service, &caller(headers), &spec.arn, &request_id) {
+        return denied;
+    }
     let invocation_type = headers
         .get("x-amz-invocation-type")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("RequestResponse")
         .to_owned();
-    let pass_through = pass_through_invoke_headers(headers);
+    let client_context = headers
+        .get("x-amz-client-context")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
 
     match invocation_type.as_str() {
         "DryRun" => {
@@ -126,12 +576,14 @@ async fn invoke(
         }
         "Event" => {
             // Lambda queues the event and answers 202 at once; the function runs later.
-            let state = state.clone();
             let function = function.to_owned();
             let id = request_id.clone();
             tokio::spawn(async move {
                 let started = std::time::Instant::now();
-                let outcome = state.lambda.invoke(&function, payload, &pass_through).await;
+                let outcome = service
+                    .functions
+                    .invoke_with_id(&function, &id, payload, client_context)
+                    .await;
                 tracing::info!(
                     function = %function,
                     request_id = %id,
@@ -156,7 +608,10 @@ async fn invoke(
     }
 
     let started = std::time::Instant::now();
-    let outcome = state.lambda.invoke(function, payload, &pass_through).await;
+    let outcome = service
+        .functions
+        .invoke_with_id(function, &request_id, payload, client_context)
+        .await;
     tracing::info!(
         function = %function,
         request_id = %request_id,
@@ -169,33 +624,19 @@ async fn invoke(
     match outcome {
         Outcome::Success(body) => lambda_response(body, None, &request_id),
         Outcome::FunctionError { kind, body } => lambda_response(body, Some(&kind), &request_id),
-        Outcome::NotFound(_) => {
-            let arn = lambda::function_arn(&state.config.region, &state.config.account, function);
-            aws_error(
-                StatusCode::NOT_FOUND,
-                "ResourceNotFoundException",
-                &format!("Function not found: {arn}"),
-                &request_id,
-            )
-        }
+        Outcome::NotFound(message) => aws_error(
+            StatusCode::NOT_FOUND,
+            "ResourceNotFoundException",
+            &message,
+            &request_id,
+        ),
         Outcome::SystemError(message) => aws_error(
             StatusCode::BAD_GATEWAY,
             "ServiceException",
-            &format!("Lambda endpoint {} failed: {message}", state.config.lambda),
+            &message,
             &request_id,
         ),
     }
-}
-
-/// Headers of an Invoke request that mean something to the function side.
-fn pass_through_invoke_headers(headers: &HeaderMap) -> HeaderMap {
-    let mut out = HeaderMap::new();
-    for name in ["x-amz-client-context", "x-amz-log-type"] {
-        if let Some(value) = headers.get(name) {
-            out.insert(HeaderName::from_static(name), value.clone());
-        }
-    }
-    out
 }
 
 fn lambda_response(body: Bytes, function_error: Option<&str>, request_id: &str) -> Response {
@@ -241,8 +682,7 @@ fn with_request_id(mut response: Response, request_id: &str) -> Response {
 
 // --------------------------------------------------------------------------------------- moto
 
-/// Hop-by-hop headers (RFC 9110 §7.6.1) belong to one connection and are not forwarded;
-/// `content-length` is recomputed from the (buffered) body.
+/// Hop-by-hop headers (RFC 9110 §7.6.1) belong to one connection and are not forwarded.
 fn is_hop_by_hop(name: &HeaderName) -> bool {
     matches!(
         name.as_str(),
@@ -272,7 +712,9 @@ async fn proxy(
     );
     let mut forwarded = HeaderMap::with_capacity(headers.len());
     for (name, value) in headers {
-        if !is_hop_by_hop(name) && name != header::CONTENT_LENGTH {
+        // content-length stays: the body is forwarded whole, and a signed `content-length: 0`
+        // (an empty PUT) would otherwise be dropped by the HTTP client.
+        if !is_hop_by_hop(name) {
             forwarded.append(name.clone(), value.clone());
         }
     }

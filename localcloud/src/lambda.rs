@@ -192,6 +192,8 @@ impl LambdaClient {
             .post(url)
             .timeout(self.timeout)
             .header("content-type", "application/json")
+            // The relay invokes as the event source's AWS service (see the front door).
+            .header(crate::frontdoor::SERVICE_INVOKER_HEADER, "relay")
             .body(payload);
         for (name, value) in extra_headers {
             request = request.header(name, value);

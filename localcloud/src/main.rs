@@ -1,25 +1,34 @@
-//! `localcloud`: the glue that makes moto + `cargo lambda watch` behave like one AWS account.
+//! `localcloud`: one AWS account on 127.0.0.1, made from `template.yaml` itself.
 //!
-//! - `frontdoor`: the single endpoint clients use (`AWS_ENDPOINT_URL`); Lambda Invoke goes to
-//!   the functions, everything else to moto.
+//! - `deploy`: creates the expanded template's resources in moto (IAM roles and policies
+//!   included) and writes `.localcloud/stack.json`: outputs, physical ids, functions, routes.
+//! - `frontdoor`: the single endpoint clients use (`AWS_ENDPOINT_URL`). It is the Lambda
+//!   service: it runs each function's binary under the Runtime API with the function's own
+//!   environment and role credentials and checks `lambda:InvokeFunction`; everything else goes
+//!   to moto (the Step Functions interpreter's calls signed again with the state machine's role).
 //! - `relay`: event sources (S3 notifications, EventBridge rules, SQS event source mappings)
-//!   delivered from moto's queues to the functions with Lambda's semantics.
-//! - `bootstrap`: creates the stack's resources in moto.
+//!   delivered to the functions with Lambda's semantics.
 //!
 //! `scripts/localcloud.sh up` starts all of it; see that script for ports and logs.
 
 mod bootstrap;
 mod config;
+mod deploy;
 mod fixups;
 mod frontdoor;
+mod functions;
+mod iam_query;
 mod ids;
 mod lambda;
 mod relay;
+mod sigv4;
+mod stack;
+mod template;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::time::Duration;
 
+use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
@@ -36,7 +45,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Serve the AWS endpoint: Lambda Invoke -> cargo lambda watch, everything else -> moto.
+    /// Serve the AWS endpoint: the Lambda service for the deployed stack, moto for the rest.
     Frontdoor {
         /// Address to listen on.
         #[arg(
@@ -52,38 +61,49 @@ enum Command {
             default_value = "http://127.0.0.1:4567"
         )]
         moto: String,
-        /// Base URL of the Lambda Invoke endpoint of `cargo lambda watch`.
-        #[arg(
-            long,
-            env = "LOCALCLOUD_LAMBDA_URL",
-            default_value = "http://127.0.0.1:9001"
-        )]
-        lambda: String,
-        /// Longest one invocation may run, in seconds (Lambda's maximum is 900).
-        #[arg(long, env = "LOCALCLOUD_INVOKE_TIMEOUT_SECS", default_value_t = 900)]
-        invoke_timeout_secs: u64,
-        /// Region written into ARNs.
-        #[arg(long, env = "AWS_REGION", default_value = "us-east-1")]
-        region: String,
-        /// Account written into ARNs.
-        #[arg(long, default_value = lambda::DEFAULT_ACCOUNT_ID)]
-        account: String,
+        /// The emulator's base URL.
+        #[arg(long, default_value = "http://127.0.0.1:4568")]
+        emulator: String,
+        /// The deployed stack.
+        #[arg(long, default_value = ".localcloud/stack.json")]
+        stack: PathBuf,
+        /// Where role sessions are recorded for the emulator.
+        #[arg(long, default_value = ".localcloud/iam-principals.json")]
+        principals: PathBuf,
+        /// The directory of the function binaries.
+        #[arg(long, default_value = "target/debug")]
+        bin_dir: PathBuf,
+        /// Where the functions' output goes.
+        #[arg(long, default_value = ".localcloud/functions.log")]
+        log: PathBuf,
     },
     /// Drain the routed queues into the functions (Lambda async invocation / SQS event source).
     Relay {
-        /// The routes file.
-        #[arg(long, default_value = "localcloud/routes.json")]
-        config: PathBuf,
+        /// The deployed stack (its `routes`).
+        #[arg(long, default_value = ".localcloud/stack.json")]
+        stack: PathBuf,
         /// Where the Lambda Invoke API is [default: $AWS_ENDPOINT_URL, the front door].
         #[arg(long, env = "LOCALCLOUD_INVOKE_ENDPOINT")]
         invoke_endpoint: Option<String>,
     },
-    /// Create the stack's local resources in moto (idempotent).
-    Bootstrap {
-        /// The resources file.
-        #[arg(long, default_value = "localcloud/resources.json")]
-        resources: PathBuf,
-        /// Account that owns partner event sources.
+    /// Deploy the expanded template into moto (idempotent) and write the stack file.
+    Deploy {
+        /// The expanded template (scripts/lib/expand_template.py).
+        #[arg(long)]
+        template: PathBuf,
+        /// Parameter values (JSON object).
+        #[arg(long, default_value = "localcloud/parameters.json")]
+        parameters: PathBuf,
+        #[arg(long, default_value = "mlpipe-local")]
+        stack_name: String,
+        /// Secret values stored after deploying, as LOGICAL_ID=VALUE (the README's
+        /// put-secret-value step).
+        #[arg(long = "secret-value")]
+        secret_values: Vec<String>,
+        /// Where to write the deployed stack.
+        #[arg(long, default_value = ".localcloud/stack.json")]
+        out: PathBuf,
+        /// Account of the stack (moto's default account).
         #[arg(long, default_value = lambda::DEFAULT_ACCOUNT_ID)]
         account: String,
     },
@@ -108,52 +128,78 @@ async fn main() -> anyhow::Result<()> {
         Command::Frontdoor {
             listen,
             moto,
-            lambda,
-            invoke_timeout_secs,
-            region,
-            account,
+            emulator,
+            stack,
+            principals,
+            bin_dir,
+            log,
         } => {
             frontdoor::run(frontdoor::Config {
                 listen,
                 moto,
-                lambda,
-                invoke_timeout: Duration::from_secs(invoke_timeout_secs),
-                region,
-                account,
+                emulator,
+                stack,
+                principals,
+                bin_dir,
+                log,
             })
             .await
         }
         Command::Relay {
-            config,
+            stack,
             invoke_endpoint,
         } => {
-            let routes: config::Routes = config::load(&config)?;
-            let sdk = sdk_config().await;
+            let stack = stack::Stack::load(&stack)?;
+            let sdk = sdk_config(Some(&stack.admin)).await;
             let endpoint = invoke_endpoint
                 .or_else(|| std::env::var("AWS_ENDPOINT_URL").ok())
                 .unwrap_or_else(|| DEFAULT_ENDPOINT.into());
-            relay::run(routes, aws_sdk_sqs::Client::new(&sdk), &endpoint).await
+            relay::run(stack.routes, aws_sdk_sqs::Client::new(&sdk), &endpoint).await
         }
-        Command::Bootstrap { resources, account } => {
-            let resources_path = resources;
-            let resources: config::Resources = config::load(&resources_path)?;
-            let sdk = sdk_config().await;
-            println!(
-                "bootstrapping {} at {}",
-                resources_summary(&resources),
-                sdk.endpoint_url().unwrap_or("(AWS default endpoints)")
-            );
-            let dir = resources_path_dir(&resources_path);
-            bootstrap::run(&resources, &bootstrap::Clients::new(&sdk), &account, &dir).await?;
-            println!("bootstrap done");
-            Ok(())
+        Command::Deploy {
+            template,
+            parameters,
+            stack_name,
+            secret_values,
+            out,
+            account,
+        } => {
+            let endpoint =
+                std::env::var("AWS_ENDPOINT_URL").unwrap_or_else(|_| DEFAULT_ENDPOINT.into());
+            let region = std::env::var("AWS_REGION").unwrap_or_else(|_| "us-east-1".into());
+            let previous = stack::Stack::load(&out).ok().map(|s| s.admin);
+            let admin = deploy::admin(&endpoint, &region, previous.as_ref()).await?;
+            let sdk = sdk_config(Some(&admin)).await;
+            let secret_values = secret_values
+                .iter()
+                .map(|kv| {
+                    kv.split_once('=')
+                        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                        .with_context(|| {
+                            format!("--secret-value {kv:?}: expected LOGICAL_ID=VALUE")
+                        })
+                })
+                .collect::<anyhow::Result<_>>()?;
+            let options = deploy::Options {
+                template,
+                parameters,
+                stack_name,
+                region,
+                account_id: account,
+                root: std::env::current_dir()?,
+                secret_values,
+                out,
+            };
+            deploy::run(&options, &sdk, &endpoint, admin)
+                .await
+                .map(|_| ())
         }
     }
 }
 
 /// The SDK configuration from the environment (`AWS_ENDPOINT_URL`, `AWS_REGION`, credentials),
 /// with the local defaults filled in where the environment says nothing.
-async fn sdk_config() -> aws_config::SdkConfig {
+async fn sdk_config(admin: Option<&stack::AdminCredentials>) -> aws_config::SdkConfig {
     let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
     if std::env::var_os("AWS_ENDPOINT_URL").is_none() {
         loader = loader.endpoint_url(DEFAULT_ENDPOINT);
@@ -162,7 +208,15 @@ async fn sdk_config() -> aws_config::SdkConfig {
     {
         loader = loader.region(aws_config::Region::new("us-east-1"));
     }
-    if std::env::var_os("AWS_ACCESS_KEY_ID").is_none() {
+    if let Some(admin) = admin {
+        loader = loader.credentials_provider(aws_sdk_sqs::config::Credentials::new(
+            &admin.access_key_id,
+            &admin.secret_access_key,
+            None,
+            None,
+            "localcloud-admin",
+        ));
+    } else if std::env::var_os("AWS_ACCESS_KEY_ID").is_none() {
         loader = loader.credentials_provider(aws_sdk_sqs::config::Credentials::new(
             "test",
             "test",
@@ -172,19 +226,6 @@ async fn sdk_config() -> aws_config::SdkConfig {
         ));
     }
     loader.load().await
-}
-
-fn resources_summary(r: &config::Resources) -> String {
-    format!(
-        "{} queue(s), {} bucket(s), {} event bus(es), {} secret(s), {} table(s), {} topic(s), {} state machine(s)",
-        r.queues.len(),
-        r.buckets.len(),
-        r.event_buses.len(),
-        r.secrets.len(),
-        r.tables.len(),
-        r.topics.len(),
-        r.state_machines.len()
-    )
 }
 
 /// Resolves on Ctrl-C or SIGTERM.
@@ -206,13 +247,5 @@ pub(crate) async fn shutdown_signal() {
     tokio::select! {
         _ = ctrl_c => {}
         _ = terminate => {}
-    }
-}
-
-/// The directory of `resources.json` (relative paths in it start there).
-fn resources_path_dir(path: &std::path::Path) -> std::path::PathBuf {
-    match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => std::path::PathBuf::from("."),
     }
 }

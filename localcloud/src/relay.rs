@@ -181,7 +181,7 @@ async fn wait_for_queue(sqs: &aws_sdk_sqs::Client, name: &str) -> String {
             result => {
                 if !warned {
                     let why = result.err().map(|e| format!("{e:?}")).unwrap_or_default();
-                    tracing::warn!(queue = name, error = %why.chars().take(200).collect::<String>(), "waiting for queue (run `localcloud bootstrap`)");
+                    tracing::warn!(queue = name, error = %why.chars().take(200).collect::<String>(), "waiting for queue (run `localcloud deploy`)");
                     warned = true;
                 }
                 sleep(Duration::from_secs(2)).await;

@@ -8,8 +8,8 @@
 //!   `application/json` for these models. The answer is the model's JSON with
 //!   `Content-Type: application/json` and an `x-amzn-RequestId` header.
 //! - Errors: `x-amzn-ErrorType: <Exception>` and `{"message": "..."}`; ValidationException
-//!   400, ThrottlingException 429, ResourceNotFoundException 404, ModelNotReadyException 429.
-//!   An unknown model id answers 400 ValidationException "The provided model identifier is
+//!   400, ThrottlingException 429, ResourceNotFoundException 404, ModelNotReadyException 429,
+//!   AccessDeniedException 403 (all modelled for InvokeModel). An unknown model id answers 400 ValidationException "The provided model identifier is
 //!   invalid." (what the service answers for ids it cannot resolve; ResourceNotFoundException
 //!   is reserved for resources such as custom models or profiles that do not exist in the
 //!   account).
@@ -17,7 +17,7 @@
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
@@ -25,9 +25,19 @@ use serde_json::json;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
+use crate::access::Access;
+use crate::iam::{AccessDenied, AuthError};
+
 use super::models::{self, Model};
 use super::validate::{self, Invalid};
 use super::{paint, BedrockService, Invocation};
+
+/// The IAM action of InvokeModel.
+pub const INVOKE_MODEL_ACTION: &str = "bedrock:InvokeModel";
+
+/// The geographic prefixes of cross-region (system-defined) inference profile ids.
+pub const INFERENCE_PROFILE_PREFIXES: [&str; 7] =
+    ["us", "us-gov", "eu", "apac", "jp", "au", "global"];
 
 /// The message Bedrock sends with an injected (or real) ThrottlingException.
 pub const THROTTLING_MESSAGE: &str = "Too many requests, please wait before trying again.";
@@ -55,6 +65,28 @@ impl ApiError {
     }
 }
 
+/// 403 `UnrecognizedClientException` / `MissingAuthenticationTokenException`.
+impl From<AuthError> for ApiError {
+    fn from(error: AuthError) -> Self {
+        Self {
+            status: AuthError::STATUS,
+            error_type: error.error_type(),
+            message: error.message().to_owned(),
+        }
+    }
+}
+
+/// 403 `AccessDeniedException`, modelled for InvokeModel (`{"message"}`, status 403).
+impl From<AccessDenied> for ApiError {
+    fn from(denied: AccessDenied) -> Self {
+        Self {
+            status: AccessDenied::STATUS,
+            error_type: AccessDenied::ERROR_TYPE,
+            message: denied.message(),
+        }
+    }
+}
+
 impl From<Invalid> for ApiError {
     fn from(invalid: Invalid) -> Self {
         Self::validation(invalid.0)
@@ -69,17 +101,23 @@ struct Generated {
 }
 
 /// `POST /model/{modelId}/invoke`.
+///
+/// Order of the checks: the caller (with IAM enforcement), an injected throttling error, the
+/// caller's permission (`bedrock:InvokeModel` on [`model_resource_arn`]), then the model id and
+/// the request itself.
 pub async fn invoke_model(
     State(service): State<BedrockService>,
     Path(model_id): Path<String>,
+    uri: Uri,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let request_id = crate::ids::uuid_v4();
     let request_bytes = body.as_ref().map_or(0, Bytes::len);
     let model = models::resolve(&model_id);
+    let access = Access::of_request(service.iam(), &headers, &uri);
 
-    let throttled = {
+    let throttled = access.is_ok() && {
         let mut inner = service.lock();
         if inner.throttle_remaining > 0 {
             inner.throttle_remaining -= 1;
@@ -88,32 +126,19 @@ pub async fn invoke_model(
             false
         }
     };
-    let outcome = if throttled {
-        Err(ApiError {
+    let outcome = match access {
+        Err(error) => Err(ApiError::from(error)),
+        Ok(_) if throttled => Err(ApiError {
             status: StatusCode::TOO_MANY_REQUESTS,
             error_type: "ThrottlingException",
             message: THROTTLING_MESSAGE.to_owned(),
-        })
-    } else {
-        match (model, body) {
-            (None, _) => Err(ApiError::validation("The provided model identifier is invalid.")),
-            (Some(_), Err(rejection)) => Err(ApiError::validation(format!(
-                "The request body could not be read ({}); InvokeModel bodies are limited to {} bytes.",
-                rejection.body_text(),
-                super::MAX_BODY_BYTES
-            ))),
-            (Some(model), Ok(body)) => match check_content_type(&headers) {
-                Err(e) => Err(e),
-                Ok(()) => tokio::task::spawn_blocking(move || generate(model, &body))
-                    .await
-                    .unwrap_or_else(|e| {
-                        Err(ApiError {
-                            status: StatusCode::INTERNAL_SERVER_ERROR,
-                            error_type: "InternalServerException",
-                            message: format!("the emulator failed: {e}"),
-                        })
-                    }),
-            },
+        }),
+        Ok(access) => {
+            let resource = model_resource_arn(&model_id, access.region(), access.account());
+            match access.check(INVOKE_MODEL_ACTION, &resource) {
+                Err(denied) => Err(ApiError::from(denied)),
+                Ok(()) => invoke(model, body, &headers).await,
+            }
         }
     };
 
@@ -162,6 +187,57 @@ pub async fn invoke_model(
     response
 }
 
+/// The invocation proper, once the caller may make it.
+async fn invoke(
+    model: Option<Model>,
+    body: Result<Bytes, BytesRejection>,
+    headers: &HeaderMap,
+) -> Result<Generated, ApiError> {
+    let model =
+        model.ok_or_else(|| ApiError::validation("The provided model identifier is invalid."))?;
+    let body = body.map_err(|rejection| {
+        ApiError::validation(format!(
+            "The request body could not be read ({}); InvokeModel bodies are limited to {} bytes.",
+            rejection.body_text(),
+            super::MAX_BODY_BYTES
+        ))
+    })?;
+    check_content_type(headers)?;
+    tokio::task::spawn_blocking(move || generate(model, &body))
+        .await
+        .unwrap_or_else(|e| {
+            Err(ApiError {
+                status: StatusCode::INTERNAL_SERVER_ERROR,
+                error_type: "InternalServerException",
+                message: format!("the emulator failed: {e}"),
+            })
+        })
+}
+
+/// The IAM resource `InvokeModel` on `model_id` (as the client sent it, decoded) is evaluated
+/// against, for a caller in `region` and `account`:
+///
+/// - an ARN (foundation model, inference profile, provisioned or custom model): itself;
+/// - a cross-region inference profile id (`us.`, `us-gov.`, `eu.`, `apac.`, `jp.`, `au.`,
+///   `global.` + base model id): `arn:aws:bedrock:{region}:{account}:inference-profile/{id}`;
+/// - a base model id: `arn:aws:bedrock:{region}::foundation-model/{id}`.
+///
+/// AWS also checks, for an inference profile, `bedrock:InvokeModel` on the foundation model in
+/// each region the profile routes to; the emulator checks the profile only.
+pub fn model_resource_arn(model_id: &str, region: &str, account: &str) -> String {
+    if model_id.starts_with("arn:") {
+        return model_id.to_owned();
+    }
+    let is_profile = model_id
+        .split_once('.')
+        .is_some_and(|(prefix, _)| INFERENCE_PROFILE_PREFIXES.contains(&prefix));
+    if is_profile {
+        format!("arn:aws:bedrock:{region}:{account}:inference-profile/{model_id}")
+    } else {
+        format!("arn:aws:bedrock:{region}::foundation-model/{model_id}")
+    }
+}
+
 /// The image models take JSON; a body declared as anything else is refused as the service does.
 /// A missing `Content-Type` is tolerated (the SDKs always send one).
 fn check_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
@@ -197,4 +273,29 @@ fn generate(model: Model, body: &[u8]) -> Result<Generated, ApiError> {
         width: job.image.width(),
         height: job.image.height(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn model_resources() {
+        let arn = |id| model_resource_arn(id, "eu-west-1", "210987654321");
+        assert_eq!(
+            arn("amazon.titan-image-generator-v2:0"),
+            "arn:aws:bedrock:eu-west-1::foundation-model/amazon.titan-image-generator-v2:0"
+        );
+        for profile in [
+            "us.amazon.nova-canvas-v1:0",
+            "global.amazon.nova-canvas-v1:0",
+        ] {
+            assert_eq!(
+                arn(profile),
+                format!("arn:aws:bedrock:eu-west-1:210987654321:inference-profile/{profile}")
+            );
+        }
+        let given = "arn:aws:bedrock:us-west-2::foundation-model/amazon.nova-canvas-v1:0";
+        assert_eq!(arn(given), given);
+    }
 }

@@ -6,6 +6,9 @@
 //! Bedrock REST-JSON shape: the status, an `x-amzn-ErrorType` header naming the exception and a
 //! `{"message": ...}` body, which the AWS SDKs turn into typed errors.
 //!
+//! With IAM enforcement ([`BedrockService::with_iam`]), `InvokeModel` needs a known caller and
+//! `bedrock:InvokeModel` on the model's resource ([`api::model_resource_arn`]).
+//!
 //! | route | mirrors |
 //! |---|---|
 //! | `POST /model/{modelId}/invoke` | [`api::invoke_model`] |
@@ -24,6 +27,8 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::post;
 use axum::Router;
 use serde::Serialize;
+
+use crate::iam::Principals;
 
 /// Largest InvokeModel body accepted. The service's own limit is 25,000,000 bytes per request
 /// body (InvokeModel API reference, `body` length constraint); larger bodies get a 400
@@ -45,6 +50,8 @@ pub struct BedrockService {
 
 struct Shared {
     config: Config,
+    /// IAM enforcement; `None`: every request is allowed, signed or not.
+    iam: Option<Arc<Principals>>,
     inner: Mutex<Inner>,
 }
 
@@ -90,14 +97,26 @@ pub struct Invocation {
 }
 
 impl BedrockService {
-    /// A service with `config`.
+    /// A service with `config`, enforcing no IAM.
     pub fn new(config: Config) -> Self {
+        Self::with_iam(config, None)
+    }
+
+    /// A service with `config` that, given `iam`, answers only requests signed with a known
+    /// access key and evaluates `bedrock:InvokeModel` against the caller's policies.
+    pub fn with_iam(config: Config, iam: Option<Arc<Principals>>) -> Self {
         Self {
             shared: Arc::new(Shared {
                 config,
+                iam,
                 inner: Mutex::new(Inner::default()),
             }),
         }
+    }
+
+    /// The principals it enforces IAM for, if it does.
+    pub fn iam(&self) -> Option<&Arc<Principals>> {
+        self.shared.iam.as_ref()
     }
 
     /// The settings this service runs with.

@@ -11,6 +11,13 @@
 //! `PutUsers` / `PutItems` `ResourceInUseException` (409). `PutEvents` models only
 //! `InvalidInputException`.
 //!
+//! With IAM enforcement, the 403s of AWS's authentication and authorization layer, none of them
+//! modelled by Personalize (so the SDKs surface them as unhandled errors carrying the code, as
+//! they do against AWS): `UnrecognizedClientException` "The security token included in the
+//! request is invalid." (unknown access key), `MissingAuthenticationTokenException` "Missing
+//! Authentication Token" (unsigned request) and `AccessDeniedException` "User: ... is not
+//! authorized to perform: ..." (see [`crate::iam::AccessDenied::message`]).
+//!
 //! Not modelled, hence surfaced by the SDKs as unhandled errors carrying the code:
 //! `ThrottlingException` (429; the SDK retry classifier retries it as throttling), the 503
 //! `ServiceUnavailableException` of an injected outage (retried as a transient error), and the
@@ -19,6 +26,8 @@
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+
+use crate::iam::{AccessDenied, AuthError};
 
 /// The message of an injected throttling error (what AWS rate limiting says).
 pub const THROTTLING_MESSAGE: &str = "Rate exceeded";
@@ -75,6 +84,28 @@ impl ApiError {
     /// The HTTP answer.
     pub fn to_response(&self, request_id: &str) -> Response {
         crate::rest_json::error_response(self.status, self.error_type, &self.message, request_id)
+    }
+}
+
+/// 403 `UnrecognizedClientException` / `MissingAuthenticationTokenException`.
+impl From<AuthError> for ApiError {
+    fn from(error: AuthError) -> Self {
+        Self {
+            status: AuthError::STATUS,
+            error_type: error.error_type(),
+            message: error.message().to_owned(),
+        }
+    }
+}
+
+/// 403 `AccessDeniedException`.
+impl From<AccessDenied> for ApiError {
+    fn from(denied: AccessDenied) -> Self {
+        Self {
+            status: AccessDenied::STATUS,
+            error_type: AccessDenied::ERROR_TYPE,
+            message: denied.message(),
+        }
     }
 }
 

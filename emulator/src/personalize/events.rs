@@ -22,6 +22,10 @@
 //! | `User.userId`, `Item.itemId` | required, 1-256 characters |
 //! | `User.properties` / `Item.properties` | 1-24000 / 1-32000 characters of JSON text holding an object |
 //!
+//! IAM (with enforcement): PutEvents needs `personalize:PutEvents` on the event tracker ARN
+//! ([`event_tracker_arn`]), PutUsers / PutItems `personalize:PutUsers` / `personalize:PutItems`
+//! on the `datasetArn`; checked after validation, before the tracker or dataset must exist.
+//!
 //! Beyond the model: `properties` that is not a JSON object answers "Error parsing properties
 //! json" (the service's own wording), and event properties may not use the keys the developer
 //! guide reserves (`userId`, `sessionId`, `eventType`, `timestamp`, `recommendationId`,
@@ -29,8 +33,11 @@
 
 use axum::body::Bytes;
 use axum::extract::State;
+use axum::http::{HeaderMap, Uri};
 use axum::response::Response;
 use serde_json::{Map, Value};
+
+use crate::access::Access;
 
 use super::error::ApiError;
 use super::recommend::Interaction;
@@ -39,6 +46,9 @@ use super::{
     answer, now_rfc3339, DatasetRecord, Inner, Operation, PersonalizeService, RecordedEvents,
     Records, EVENTS_CAPACITY,
 };
+
+/// The IAM action of PutEvents.
+pub const PUT_EVENTS_ACTION: &str = "personalize:PutEvents";
 
 /// Keys event `properties` may not use (developer guide, PutEvents `properties`).
 pub const RESERVED_EVENT_PROPERTIES: [&str; 6] = [
@@ -51,53 +61,103 @@ pub const RESERVED_EVENT_PROPERTIES: [&str; 6] = [
 ];
 
 /// `POST /events`.
-pub async fn put_events(State(service): State<PersonalizeService>, body: Bytes) -> Response {
-    answer(&service, Operation::PutEvents, |inner| {
-        let request = parse_body(&body)?;
-        let parsed = parse_put_events(&request)?;
-        if let Some(known) = &inner.config.tracking_ids {
-            if !known.contains(&parsed.tracking_id) {
-                return Err(ApiError::not_found(format!(
-                    "The event tracker with tracking ID {} does not exist.",
-                    parsed.tracking_id
-                )));
+pub async fn put_events(
+    State(service): State<PersonalizeService>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    answer(
+        &service,
+        Operation::PutEvents,
+        &headers,
+        &uri,
+        |inner, access| {
+            let request = parse_body(&body)?;
+            let parsed = parse_put_events(&request)?;
+            access.check(
+                PUT_EVENTS_ACTION,
+                &event_tracker_arn(access, &parsed.tracking_id),
+            )?;
+            if let Some(known) = &inner.config.tracking_ids {
+                if !known.contains(&parsed.tracking_id) {
+                    return Err(ApiError::not_found(format!(
+                        "The event tracker with tracking ID {} does not exist.",
+                        parsed.tracking_id
+                    )));
+                }
             }
-        }
-        let interactions = parsed
-            .events
-            .into_iter()
-            .filter(|(event_id, _)| match event_id {
-                Some(id) => inner.event_ids.insert(id.clone()),
-                None => true,
-            })
-            .map(|(_, interaction)| interaction)
-            .collect();
-        inner.events_received += 1;
-        if inner.events.len() == EVENTS_CAPACITY {
-            inner.events.pop_front();
-        }
-        inner.events.push_back(RecordedEvents {
-            seq: inner.events_received,
-            received_at: now_rfc3339(),
-            request: Value::Object(request),
-            interactions,
-        });
-        Ok(None)
-    })
+            let interactions = parsed
+                .events
+                .into_iter()
+                .filter(|(event_id, _)| match event_id {
+                    Some(id) => inner.event_ids.insert(id.clone()),
+                    None => true,
+                })
+                .map(|(_, interaction)| interaction)
+                .collect();
+            inner.events_received += 1;
+            if inner.events.len() == EVENTS_CAPACITY {
+                inner.events.pop_front();
+            }
+            inner.events.push_back(RecordedEvents {
+                seq: inner.events_received,
+                received_at: now_rfc3339(),
+                request: Value::Object(request),
+                interactions,
+            });
+            Ok(None)
+        },
+    )
 }
 
 /// `POST /users`.
-pub async fn put_users(State(service): State<PersonalizeService>, body: Bytes) -> Response {
-    answer(&service, Operation::PutUsers, |inner| {
-        put_records(inner, &body, &USERS, |inner| &mut inner.users)
-    })
+pub async fn put_users(
+    State(service): State<PersonalizeService>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    answer(
+        &service,
+        Operation::PutUsers,
+        &headers,
+        &uri,
+        |inner, access| put_records(inner, access, &body, &USERS, |inner| &mut inner.users),
+    )
 }
 
 /// `POST /items`.
-pub async fn put_items(State(service): State<PersonalizeService>, body: Bytes) -> Response {
-    answer(&service, Operation::PutItems, |inner| {
-        put_records(inner, &body, &ITEMS, |inner| &mut inner.items)
-    })
+pub async fn put_items(
+    State(service): State<PersonalizeService>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    answer(
+        &service,
+        Operation::PutItems,
+        &headers,
+        &uri,
+        |inner, access| put_records(inner, access, &body, &ITEMS, |inner| &mut inner.items),
+    )
+}
+
+/// The event tracker ARN a PutEvents `trackingId` stands for, for IAM: the one the principals
+/// file maps it to (`personalize.eventTrackers`), else
+/// `arn:aws:personalize:{region}:{account}:event-tracker/{trackingId}` in the caller's region
+/// and account.
+pub(crate) fn event_tracker_arn(access: &Access, tracking_id: &str) -> String {
+    access
+        .principals()
+        .and_then(|p| p.event_tracker_arn(tracking_id))
+        .unwrap_or_else(|| {
+            format!(
+                "arn:aws:personalize:{}:{}:event-tracker/{tracking_id}",
+                access.region(),
+                access.account()
+            )
+        })
 }
 
 /// A validated PutEvents request: the tracking id and, per event, its id and what the model
@@ -211,18 +271,22 @@ fn is_attribution_source(s: &str) -> bool {
 
 /// What differs between PutUsers and PutItems.
 struct DatasetKind {
+    /// The IAM action.
+    action: &'static str,
     list: &'static str,
     id: &'static str,
     max_properties: usize,
 }
 
 const USERS: DatasetKind = DatasetKind {
+    action: "personalize:PutUsers",
     list: "users",
     id: "userId",
     max_properties: 24_000,
 };
 
 const ITEMS: DatasetKind = DatasetKind {
+    action: "personalize:PutItems",
     list: "items",
     id: "itemId",
     max_properties: 32_000,
@@ -230,6 +294,7 @@ const ITEMS: DatasetKind = DatasetKind {
 
 fn put_records(
     inner: &mut Inner,
+    access: &Access,
     body: &[u8],
     kind: &DatasetKind,
     records: impl FnOnce(&mut Inner) -> &mut Records,
@@ -264,6 +329,7 @@ fn put_records(
         };
         parsed.push((id.to_owned(), properties));
     }
+    access.check(kind.action, dataset_arn)?;
     if let Some(known) = &inner.config.dataset_arns {
         if !known.contains(dataset_arn) {
             return Err(ApiError::not_found(format!(

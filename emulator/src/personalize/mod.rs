@@ -12,6 +12,11 @@
 //! Recommendations follow the events received (see [`recommend`]): popularity for a user,
 //! co-occurrence for an item, so a demo shows its clicks changing what comes back.
 //!
+//! With IAM enforcement ([`PersonalizeService::with_iam`]), every data-plane request needs a
+//! known caller, and the caller's policies must allow the operation on its resources (see
+//! [`events`] and [`runtime`]): checked once the request is valid (the resource ARNs are in
+//! the body), before the resources' existence.
+//!
 //! | route | mirrors |
 //! |---|---|
 //! | `POST /events` | [`events::put_events`] |
@@ -32,6 +37,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
+use axum::http::{HeaderMap, Uri};
 use axum::response::Response;
 use axum::routing::post;
 use axum::Router;
@@ -40,6 +46,8 @@ use serde_json::Value;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
+use crate::access::Access;
+use crate::iam::Principals;
 use error::ApiError;
 
 /// How many entries the request log keeps.
@@ -150,6 +158,8 @@ pub struct PersonalizeService {
 struct Shared {
     /// The settings given at start (what `reset` restores).
     initial: Config,
+    /// IAM enforcement; `None`: every request is allowed, signed or not.
+    iam: Option<Arc<Principals>>,
     inner: Mutex<Inner>,
 }
 
@@ -377,14 +387,26 @@ impl Inner {
 }
 
 impl PersonalizeService {
-    /// A service with `config`.
+    /// A service with `config`, enforcing no IAM.
     pub fn new(config: Config) -> Self {
+        Self::with_iam(config, None)
+    }
+
+    /// A service with `config` that, given `iam`, answers only requests signed with a known
+    /// access key and evaluates each operation against the caller's policies.
+    pub fn with_iam(config: Config, iam: Option<Arc<Principals>>) -> Self {
         Self {
             shared: Arc::new(Shared {
                 initial: config.clone(),
+                iam,
                 inner: Mutex::new(Inner::new(config)),
             }),
         }
+    }
+
+    /// The principals it enforces IAM for, if it does.
+    pub fn iam(&self) -> Option<&Arc<Principals>> {
+        self.shared.iam.as_ref()
     }
 
     /// The settings the service started with.
@@ -406,19 +428,28 @@ impl PersonalizeService {
     }
 }
 
-/// Answers one data-plane request: an injected fault if one is pending, else `handle`'s answer
-/// (`Ok(Some(json))`, `Ok(None)` for an empty 200, or an error), counted and logged.
+/// Answers one data-plane request: 403 for an unknown caller (with IAM enforcement), else an
+/// injected fault if one is pending, else `handle`'s answer (`Ok(Some(json))`, `Ok(None)` for an
+/// empty 200, or an error; `handle` checks the caller's permissions with the [`Access`] it is
+/// given), counted and logged.
 pub(crate) fn answer(
     service: &PersonalizeService,
     operation: Operation,
-    handle: impl FnOnce(&mut Inner) -> Result<Option<String>, ApiError>,
+    headers: &HeaderMap,
+    uri: &Uri,
+    handle: impl FnOnce(&mut Inner, &Access) -> Result<Option<String>, ApiError>,
 ) -> Response {
     let request_id = crate::ids::uuid_v4();
+    // Before taking the lock: authenticating may re-read the principals file.
+    let access = Access::of_request(service.iam(), headers, uri);
     let outcome = {
         let mut inner = service.lock();
-        let outcome = match inner.injected_fault(operation) {
-            Some(fault) => Err(fault),
-            None => handle(&mut inner),
+        let outcome = match access {
+            Err(error) => Err(ApiError::from(error)),
+            Ok(access) => match inner.injected_fault(operation) {
+                Some(fault) => Err(fault),
+                None => handle(&mut inner, &access),
+            },
         };
         inner.record(operation, &request_id, outcome.as_ref().map(|_| ()));
         outcome

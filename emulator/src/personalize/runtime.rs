@@ -20,6 +20,10 @@
 //! campaign's recipe, so GetRecommendations takes a `userId` (USER_PERSONALIZATION), an `itemId`
 //! (RELATED_ITEMS) or both, and refuses neither. `numResults: 0` answers an empty list.
 //!
+//! IAM (with enforcement): `personalize:GetRecommendations` / `personalize:GetPersonalizedRanking`
+//! on the `campaignArn` (or `recommenderArn`), and on the `filterArn` too when there is one;
+//! checked after validation, before the campaign or recommender must exist.
+//!
 //! `context`, `filterArn`, `filterValues` and `promotions` are checked and then ignored: no
 //! filtering or promotion happens. `metadataColumns` returns, per item, the `PutItems`
 //! properties whose key in SCREAMING_SNAKE_CASE (`numberOfRatings` → `NUMBER_OF_RATINGS`) is a
@@ -27,8 +31,11 @@
 
 use axum::body::Bytes;
 use axum::extract::State;
+use axum::http::{HeaderMap, Uri};
 use axum::response::Response;
 use serde_json::{json, Map, Value};
+
+use crate::access::Access;
 
 use super::error::ApiError;
 use super::recommend::{self, Model, Scored};
@@ -47,142 +54,160 @@ pub const MAX_METADATA_COLUMNS: usize = 10;
 /// `POST /recommendations`.
 pub async fn get_recommendations(
     State(service): State<PersonalizeService>,
+    uri: Uri,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    answer(&service, Operation::GetRecommendations, |inner| {
-        let request = parse_body(&body)?;
-        let root = Obj::root(&request);
-        let mut v = Violations::default();
-        let campaign = root.arn(&mut v, "campaignArn", false);
-        let recommender = root.arn(&mut v, "recommenderArn", false);
-        let item_id = root.string(&mut v, "itemId", false, 0, Some(256));
-        let user_id = root.string(&mut v, "userId", false, 0, Some(256));
-        let num_results = root.integer(&mut v, "numResults", 0, None);
-        let columns = common_members(&root, &mut v);
-        if let Some(promotions) = root.list(&mut v, "promotions", false, 0, Some(1)) {
-            for (path, value) in &promotions {
-                if let Some(p) = Obj::at(&mut v, path, value) {
-                    check_promotion(&p, &mut v);
+    answer(
+        &service,
+        Operation::GetRecommendations,
+        &headers,
+        &uri,
+        |inner, access| {
+            let request = parse_body(&body)?;
+            let root = Obj::root(&request);
+            let mut v = Violations::default();
+            let campaign = root.arn(&mut v, "campaignArn", false);
+            let recommender = root.arn(&mut v, "recommenderArn", false);
+            let item_id = root.string(&mut v, "itemId", false, 0, Some(256));
+            let user_id = root.string(&mut v, "userId", false, 0, Some(256));
+            let num_results = root.integer(&mut v, "numResults", 0, None);
+            let columns = common_members(&root, &mut v);
+            if let Some(promotions) = root.list(&mut v, "promotions", false, 0, Some(1)) {
+                for (path, value) in &promotions {
+                    if let Some(p) = Obj::at(&mut v, path, value) {
+                        check_promotion(&p, &mut v);
+                    }
                 }
             }
-        }
-        v.into_result()?;
-        let columns = columns?;
+            v.into_result()?;
+            let columns = columns?;
 
-        let arn = match (campaign, recommender) {
-            (Some(arn), None) | (None, Some(arn)) => arn,
-            (Some(_), Some(_)) => {
-                return Err(ApiError::invalid_input(
-                    "Provide either a campaignArn or a recommenderArn, not both.",
-                ))
-            }
-            (None, None) => {
-                return Err(ApiError::invalid_input(
-                    "Provide a campaignArn or a recommenderArn.",
-                ))
-            }
-        };
-        let max = max_results(&columns);
-        let n = num_results.unwrap_or(DEFAULT_NUM_RESULTS);
-        if n > max {
-            return Err(ApiError::invalid_input(format!(
-                "numResults must be less than or equal to {max}{}.",
-                if columns.is_some() {
-                    " when metadataColumns is given"
-                } else {
-                    ""
+            let arn = match (campaign, recommender) {
+                (Some(arn), None) | (None, Some(arn)) => arn,
+                (Some(_), Some(_)) => {
+                    return Err(ApiError::invalid_input(
+                        "Provide either a campaignArn or a recommenderArn, not both.",
+                    ))
                 }
-            )));
-        }
-        check_solution(inner, arn)?;
-        let user_id = user_id.filter(|s| !s.is_empty());
-        let item_id = item_id.filter(|s| !s.is_empty());
-        if user_id.is_none() && item_id.is_none() {
-            return Err(ApiError::invalid_input(
+                (None, None) => {
+                    return Err(ApiError::invalid_input(
+                        "Provide a campaignArn or a recommenderArn.",
+                    ))
+                }
+            };
+            let max = max_results(&columns);
+            let n = num_results.unwrap_or(DEFAULT_NUM_RESULTS);
+            if n > max {
+                return Err(ApiError::invalid_input(format!(
+                    "numResults must be less than or equal to {max}{}.",
+                    if columns.is_some() {
+                        " when metadataColumns is given"
+                    } else {
+                        ""
+                    }
+                )));
+            }
+            authorize(access, Operation::GetRecommendations, arn, &root)?;
+            check_solution(inner, arn)?;
+            let user_id = user_id.filter(|s| !s.is_empty());
+            let item_id = item_id.filter(|s| !s.is_empty());
+            if user_id.is_none() && item_id.is_none() {
+                return Err(ApiError::invalid_input(
                 "A userId (USER_PERSONALIZATION and most recommenders) or an itemId (RELATED_ITEMS) is required.",
             ));
-        }
+            }
 
-        let model = Model::build(inner.interactions(), &inner.config.event_type_weights);
-        let catalogue = inner.catalogue();
-        let n = usize::try_from(n).unwrap_or(0);
-        let items = recommend::recommend(&model, &catalogue, user_id, item_id, n);
-        let recommendation_id = inner.next_recommendation_id();
-        remember(
-            inner,
-            json!({
-                "operation": Operation::GetRecommendations.name(),
-                "campaignArn": campaign,
-                "recommenderArn": recommender,
-                "userId": user_id,
-                "itemId": item_id,
-                "numResults": n,
-                "recommendationId": recommendation_id,
-                "itemIds": items.iter().map(|s| s.item_id.as_str()).collect::<Vec<_>>(),
-            }),
-        );
-        Ok(Some(
-            json!({
-                "itemList": predicted(inner, &items, columns.as_deref()),
-                "recommendationId": recommendation_id,
-            })
-            .to_string(),
-        ))
-    })
+            let model = Model::build(inner.interactions(), &inner.config.event_type_weights);
+            let catalogue = inner.catalogue();
+            let n = usize::try_from(n).unwrap_or(0);
+            let items = recommend::recommend(&model, &catalogue, user_id, item_id, n);
+            let recommendation_id = inner.next_recommendation_id();
+            remember(
+                inner,
+                json!({
+                    "operation": Operation::GetRecommendations.name(),
+                    "campaignArn": campaign,
+                    "recommenderArn": recommender,
+                    "userId": user_id,
+                    "itemId": item_id,
+                    "numResults": n,
+                    "recommendationId": recommendation_id,
+                    "itemIds": items.iter().map(|s| s.item_id.as_str()).collect::<Vec<_>>(),
+                }),
+            );
+            Ok(Some(
+                json!({
+                    "itemList": predicted(inner, &items, columns.as_deref()),
+                    "recommendationId": recommendation_id,
+                })
+                .to_string(),
+            ))
+        },
+    )
 }
 
 /// `POST /personalize-ranking`.
 pub async fn get_personalized_ranking(
     State(service): State<PersonalizeService>,
+    uri: Uri,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    answer(&service, Operation::GetPersonalizedRanking, |inner| {
-        let request = parse_body(&body)?;
-        let root = Obj::root(&request);
-        let mut v = Violations::default();
-        let campaign = root.arn(&mut v, "campaignArn", true);
-        let input = root.strings(&mut v, "inputList", true, 0, None, 0, Some(256));
-        let user_id = root.string(&mut v, "userId", true, 0, Some(256));
-        let columns = common_members(&root, &mut v);
-        v.into_result()?;
-        let columns = columns?;
-        let (Some(campaign), Some(input), Some(user_id)) = (campaign, input, user_id) else {
-            unreachable!("required members were checked");
-        };
-        let max = max_results(&columns);
-        if input.len() as i64 > max {
-            return Err(ApiError::invalid_input(format!(
-                "inputList must hold at most {max} items{}.",
-                if columns.is_some() {
-                    " when metadataColumns is given"
-                } else {
-                    ""
-                }
-            )));
-        }
-        check_solution(inner, campaign)?;
+    answer(
+        &service,
+        Operation::GetPersonalizedRanking,
+        &headers,
+        &uri,
+        |inner, access| {
+            let request = parse_body(&body)?;
+            let root = Obj::root(&request);
+            let mut v = Violations::default();
+            let campaign = root.arn(&mut v, "campaignArn", true);
+            let input = root.strings(&mut v, "inputList", true, 0, None, 0, Some(256));
+            let user_id = root.string(&mut v, "userId", true, 0, Some(256));
+            let columns = common_members(&root, &mut v);
+            v.into_result()?;
+            let columns = columns?;
+            let (Some(campaign), Some(input), Some(user_id)) = (campaign, input, user_id) else {
+                unreachable!("required members were checked");
+            };
+            let max = max_results(&columns);
+            if input.len() as i64 > max {
+                return Err(ApiError::invalid_input(format!(
+                    "inputList must hold at most {max} items{}.",
+                    if columns.is_some() {
+                        " when metadataColumns is given"
+                    } else {
+                        ""
+                    }
+                )));
+            }
+            authorize(access, Operation::GetPersonalizedRanking, campaign, &root)?;
+            check_solution(inner, campaign)?;
 
-        let model = Model::build(inner.interactions(), &inner.config.event_type_weights);
-        let ranked = recommend::rank(&model, &input);
-        let recommendation_id = inner.next_recommendation_id();
-        remember(
-            inner,
-            json!({
-                "operation": Operation::GetPersonalizedRanking.name(),
-                "campaignArn": campaign,
-                "userId": user_id,
-                "recommendationId": recommendation_id,
-                "itemIds": ranked.iter().map(|s| s.item_id.as_str()).collect::<Vec<_>>(),
-            }),
-        );
-        Ok(Some(
-            json!({
-                "personalizedRanking": predicted(inner, &ranked, columns.as_deref()),
-                "recommendationId": recommendation_id,
-            })
-            .to_string(),
-        ))
-    })
+            let model = Model::build(inner.interactions(), &inner.config.event_type_weights);
+            let ranked = recommend::rank(&model, &input);
+            let recommendation_id = inner.next_recommendation_id();
+            remember(
+                inner,
+                json!({
+                    "operation": Operation::GetPersonalizedRanking.name(),
+                    "campaignArn": campaign,
+                    "userId": user_id,
+                    "recommendationId": recommendation_id,
+                    "itemIds": ranked.iter().map(|s| s.item_id.as_str()).collect::<Vec<_>>(),
+                }),
+            );
+            Ok(Some(
+                json!({
+                    "personalizedRanking": predicted(inner, &ranked, columns.as_deref()),
+                    "recommendationId": recommendation_id,
+                })
+                .to_string(),
+            ))
+        },
+    )
 }
 
 /// Checks `context`, `filterArn`, `filterValues` and `metadataColumns` (shared by both
@@ -305,6 +330,22 @@ fn max_results(columns: &Option<Vec<String>>) -> i64 {
     } else {
         MAX_RESULTS
     }
+}
+
+/// IAM: `personalize:<operation>` on the campaign or recommender, and on the `filterArn` when
+/// the request has one (AWS checks both).
+fn authorize(
+    access: &Access,
+    operation: Operation,
+    solution_arn: &str,
+    root: &Obj<'_>,
+) -> Result<(), ApiError> {
+    let action = format!("personalize:{}", operation.name());
+    access.check(&action, solution_arn)?;
+    if let Some(filter) = root.raw("filterArn").and_then(Value::as_str) {
+        access.check(&action, filter)?;
+    }
+    Ok(())
 }
 
 /// 404 for a campaign/recommender the emulator was told does not exist.
