@@ -83,6 +83,16 @@ for k, v in [
     ("LOCALCLOUD_STACK_FILE", sys.argv[1]),
 ]:
     print(f"export {k}={shlex.quote(v)}")
+# The mlpipe CLI's defaults for the image pipeline: the stack's outputs.
+for k, output in [
+    ("MLPIPE_UPLOAD_BUCKET", "ImageUploadBucketName"),
+    ("MLPIPE_OUTPUT_BUCKET", "ImageOutputBucketName"),
+    ("MLPIPE_STATE_MACHINE_ARN", "ImageBackgroundStateMachineArn"),
+]:
+    v = stack["outputs"].get(output)
+    if v is None:
+        continue
+    print(f"export {k}={shlex.quote(v)}")
 print("unset AWS_SESSION_TOKEN AWS_PROFILE")
 PY
 }
@@ -256,7 +266,7 @@ cmd_up() {
     # every later one is checked against the caller's policies.
     rm -f "$STACK" "$PRINCIPALS"
     start moto "localcloud/moto/server.py" "$MOTO_PORT_" \
-        env MOTO_PORT="$FRONTDOOR_PORT" INITIAL_NO_AUTH_ACTION_COUNT=3 MOTO_IAM_LOAD_MANAGED_POLICIES=true \
+        env LOCALCLOUD_DEBUG_SIGNATURES="${LOCALCLOUD_DEBUG_SIGNATURES:-}" MOTO_PORT="$FRONTDOOR_PORT" INITIAL_NO_AUTH_ACTION_COUNT=3 MOTO_IAM_LOAD_MANAGED_POLICIES=true \
         "$VENV/bin/python" localcloud/moto/server.py -H "$HOST" -p "$MOTO_PORT_"
     wait_http moto "$MOTO_URL/moto-api/"
     local code

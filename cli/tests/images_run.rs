@@ -16,7 +16,13 @@ fn run(extra: &[&str]) -> Output {
         .env("AWS_ACCESS_KEY_ID", "test")
         .env("AWS_SECRET_ACCESS_KEY", "test")
         .env_remove("MLPIPE_IMAGE_MODEL_ID")
-        .env_remove("MLPIPE_STATE_MACHINE_ARN")
+        // The stack's outputs, as `scripts/localcloud.sh env` exports them.
+        .env("MLPIPE_UPLOAD_BUCKET", "uploads")
+        .env("MLPIPE_OUTPUT_BUCKET", "outputs")
+        .env(
+            "MLPIPE_STATE_MACHINE_ARN",
+            "arn:aws:states:us-east-1:123456789012:stateMachine:sm",
+        )
         .output()
         .expect("run mlpipe")
 }
@@ -81,6 +87,20 @@ fn bad_job_ids_models_and_boxes_are_refused_before_uploading() {
         "arn:aws:lambda:us-east-1:1:function:f",
     ]);
     fails_with(&o, "--state-machine-arn");
+}
+
+#[test]
+fn the_stack_outputs_are_required() {
+    let o = Command::new(env!("CARGO_BIN_EXE_mlpipe"))
+        .args(["images", "run", SAMPLES, "--prompt", "p", "--labels", "a"])
+        .env_remove("MLPIPE_UPLOAD_BUCKET")
+        .env_remove("MLPIPE_OUTPUT_BUCKET")
+        .env_remove("MLPIPE_STATE_MACHINE_ARN")
+        .output()
+        .expect("run mlpipe");
+    assert_eq!(o.status.code(), Some(2), "a usage error");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("--upload-bucket"), "{err}");
 }
 
 #[test]

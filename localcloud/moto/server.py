@@ -17,13 +17,22 @@ Starts moto's own server after two changes to how it evaluates IAM policies
    plays the Lambda and Step Functions services, may assume a role trusted by a service
    principal; any other principal is refused as on AWS.
 
+3. Signatures of form-encoded requests. For a body of type application/x-www-form-urlencoded
+   (the query protocol: SNS, IAM, STS, ...) moto checks the signature over the form as Python
+   re-encodes it, not over the bytes received; the AWS SDK for Rust encodes a space as %20 where
+   Python writes +, so every such call with a space in it failed with SignatureDoesNotMatch.
+   Here the signature is checked over the body as received, as AWS does.
+
 Everything else (credentials, signatures, identity policies, AccessDenied answers) is moto's.
 """
 
+import io
 import os
 import sys
+import threading
 
 from moto.iam import access_control
+from moto.moto_server import werkzeug_app
 from moto.server import main
 
 SERVICE_ROLE_ASSUMER = os.environ.get(
@@ -55,6 +64,45 @@ def check_principal(self, principal):
 
 access_control.IAMPolicyStatement._check_element_matches = check_element_matches
 access_control.IAMPolicyStatement._check_principal = check_principal
+
+# The body of the request being served, as received (the server runs one thread per request).
+_request = threading.local()
+_dispatch = werkzeug_app.DomainDispatcherApplication.__call__
+
+
+def dispatch(self, environ, start_response):
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    body = environ["wsgi.input"].read(length) if length > 0 else b""
+    environ["wsgi.input"] = io.BytesIO(body)
+    _request.body = body
+    return _dispatch(self, environ, start_response)
+
+
+_init = access_control.IAMRequestBase.__init__
+
+
+def init(self, *args, **kwargs):
+    _init(self, *args, **kwargs)
+    if not self._body:
+        self._body = getattr(_request, "body", b"") or self._body
+
+
+werkzeug_app.DomainDispatcherApplication.__call__ = dispatch
+access_control.IAMRequestBase.__init__ = init
+
+if os.environ.get("LOCALCLOUD_DEBUG_SIGNATURES"):
+    _check_signature = access_control.IAMRequestBase.check_signature
+
+    def check_signature(self):
+        try:
+            return _check_signature(self)
+        except Exception:
+            request = self._create_aws_request()
+            auth = self._create_auth(self._access_key.create_credentials())
+            print("SIGNATURE MISMATCH", self._method, self._path, "body:", repr(self._body[:300]), "data:", repr(self._data)[:300], "canonical:", auth.canonical_request(request), file=sys.stderr, flush=True)
+            raise
+
+    access_control.IAMRequestBase.check_signature = check_signature
 
 if __name__ == "__main__":
     main(sys.argv[1:])

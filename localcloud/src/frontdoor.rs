@@ -423,11 +423,6 @@ async fn resign_for_state_machine(
     ] {
         headers.remove(name);
     }
-    if signing_service == "s3" {
-        // S3 wants the payload hash in a header, and moto checks it.
-        let digest = sha256_hex(body);
-        headers.insert("x-amz-content-sha256", HeaderValue::from_str(&digest)?);
-    }
     let host = headers
         .get(header::HOST)
         .and_then(|v| v.to_str().ok())
@@ -437,7 +432,9 @@ async fn resign_for_state_machine(
     let signed: Vec<(String, String)> = {
         let pairs: Vec<(&str, &str)> = headers
             .iter()
-            .filter(|(name, _)| !is_hop_by_hop(name))
+            // `expect` never reaches moto (its HTTP server answers it), and botocore, which
+            // moto checks with, does not sign it either.
+            .filter(|(name, _)| !is_hop_by_hop(name) && name.as_str() != "expect")
             .filter_map(|(name, value)| Some((name.as_str(), value.to_str().ok()?)))
             .collect();
         sigv4::signature_headers(
@@ -457,14 +454,6 @@ async fn resign_for_state_machine(
         );
     }
     Ok(())
-}
-
-fn sha256_hex(body: &[u8]) -> String {
-    use sha2::Digest as _;
-    sha2::Sha256::digest(body)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 // ------------------------------------------------------------------------------------- Lambda
@@ -746,6 +735,21 @@ async fn proxy(
             )
         }
     };
+    if status == StatusCode::FORBIDDEN {
+        // What IAM enforcement refused, in the front door's log.
+        tracing::warn!(
+            %method,
+            path = %path_and_query,
+            caller = %headers
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(sigv4::credential_scope)
+                .map(|(key, _, service)| format!("{key} ({service})"))
+                .unwrap_or_default(),
+            answer = %String::from_utf8_lossy(&body).chars().take(400).collect::<String>(),
+            "moto refused"
+        );
+    }
     let mut response = Response::new(Body::from(body));
     *response.status_mut() = status;
     let out = response.headers_mut();

@@ -1,5 +1,5 @@
-//! The Genesys Cloud -> Lex designer pipeline: resource names (localcloud/resources.json and
-//! routes.json), sample transcripts, EventBridge transcription events, the emulator's admin API,
+//! The Genesys Cloud -> Lex designer pipeline: resource names (from the deployed stack), sample
+//! transcripts, EventBridge transcription events, the emulator's admin API,
 //! and waits on the pipeline's outputs.
 
 use std::path::{Path, PathBuf};
@@ -8,30 +8,50 @@ use std::time::Duration;
 use anyhow::{bail, ensure, Context, Result};
 use serde_json::Value;
 
-use crate::{lex, s3, sqs, LocalCloud};
+use crate::{lex, s3, sqs, stack, LocalCloud};
 
-/// The partner event bus Genesys publishes to (the rule lives on it).
-pub const PARTNER_BUS: &str =
-    "aws.partner/genesys.com/cloud/00000000-0000-0000-0000-000000000000/mlpipe-local";
+/// The partner event bus Genesys publishes to (the rule lives on it): the stack parameter.
+pub fn partner_bus() -> &'static str {
+    stack().parameter("GenesysEventBusName")
+}
 /// Raw transcripts, written by the fetcher.
-pub const RAW_BUCKET: &str = "mlpipe-genesys-raw";
+pub fn raw_bucket() -> &'static str {
+    stack().output("RawBucketName")
+}
 /// Designer files, written by the converter.
-pub const OUTPUT_BUCKET: &str = "mlpipe-lex-transcripts";
+pub fn output_bucket() -> &'static str {
+    stack().output("TransformedBucketName")
+}
 pub const RAW_PREFIX: &str = "genesys/";
 pub const OUTPUT_PREFIX: &str = "lex-designer/";
 /// In the raw bucket: copies of documents that could not be converted, with `.error.json`.
 pub const FAILED_PREFIX: &str = "failed/";
 /// In the raw bucket: why a document was not converted (`<raw key>.json`).
 pub const SKIPPED_PREFIX: &str = "skipped/";
-/// EventBridge rule target, read by the relay for the fetcher.
-pub const EVENTS_QUEUE: &str = "genesys-transcription-events";
-/// S3 notifications of the raw bucket, read by the relay for the converter.
-pub const RAW_CREATED_QUEUE: &str = "genesys-raw-created";
-/// On-failure destinations of the two async routes.
-pub const FETCHER_DLQ: &str = "genesys-transcript-fetcher-dlq";
-pub const CONVERTER_DLQ: &str = "lex-transcript-converter-dlq";
-pub const FETCHER: &str = "genesys-transcript-fetcher";
-pub const CONVERTER: &str = "lex-transcript-converter";
+/// Where the rule delivers transcription events for the fetcher.
+pub fn events_queue() -> &'static str {
+    stack().relay_queue("GenesysTranscriptFetcher")
+}
+/// Where the raw bucket notifies the converter.
+pub fn raw_created_queue() -> &'static str {
+    stack().relay_queue("LexTranscriptConverter")
+}
+/// On-failure destination of the fetcher.
+pub fn fetcher_dlq() -> &'static str {
+    stack().queue_name("GenesysFetcherFailureQueue")
+}
+/// On-failure destination of the converter.
+pub fn converter_dlq() -> &'static str {
+    stack().queue_name("LexConverterFailureQueue")
+}
+/// The fetcher function.
+pub fn fetcher() -> &'static str {
+    stack().physical_id("GenesysTranscriptFetcher")
+}
+/// The converter function.
+pub fn converter() -> &'static str {
+    stack().physical_id("LexTranscriptConverter")
+}
 /// The sample transcripts the emulator serves by default.
 pub const SAMPLES_DIR: &str = "events/genesys/transcripts";
 /// The SESSION_ENDED event the tests' events are built from.
@@ -270,7 +290,7 @@ impl TranscriptionEvent {
 
     /// Puts it on the partner bus; returns the EventBridge event id.
     pub async fn publish(&self, cloud: &LocalCloud) -> Result<String> {
-        crate::events::put_envelope(&cloud.events, PARTNER_BUS, &self.envelope).await
+        crate::events::put_envelope(&cloud.events, partner_bus(), &self.envelope).await
     }
 }
 
@@ -413,9 +433,16 @@ impl Pipeline {
     /// Connects and checks the pipeline's buckets and queues exist.
     pub async fn connect() -> Result<Self> {
         let cloud = LocalCloud::connect().await?;
-        cloud.require_buckets(&[RAW_BUCKET, OUTPUT_BUCKET]).await?;
         cloud
-            .require_queues(&[EVENTS_QUEUE, RAW_CREATED_QUEUE, FETCHER_DLQ, CONVERTER_DLQ])
+            .require_buckets(&[raw_bucket(), output_bucket()])
+            .await?;
+        cloud
+            .require_queues(&[
+                events_queue(),
+                raw_created_queue(),
+                fetcher_dlq(),
+                converter_dlq(),
+            ])
             .await?;
         let emulator = Emulator::new(&cloud);
         Ok(Self { cloud, emulator })
@@ -438,19 +465,19 @@ impl Pipeline {
 
     /// Waits for the fetcher's raw object and returns its bytes.
     pub async fn wait_for_raw(&self, t: &Transcript, timeout: Duration) -> Result<Vec<u8>> {
-        s3::wait_for_object(self.s3(), RAW_BUCKET, &t.raw_key(), timeout).await
+        s3::wait_for_object(self.s3(), raw_bucket(), &t.raw_key(), timeout).await
     }
 
     /// Waits for the converter's designer file and returns its bytes.
     pub async fn wait_for_output(&self, t: &Transcript, timeout: Duration) -> Result<Vec<u8>> {
-        s3::wait_for_object(self.s3(), OUTPUT_BUCKET, &t.output_key()?, timeout).await
+        s3::wait_for_object(self.s3(), output_bucket(), &t.output_key()?, timeout).await
     }
 
     /// Raw objects of a conversation (`genesys/<c>/`).
     pub async fn raw_keys(&self, conversation_id: &str) -> Result<Vec<String>> {
         s3::list(
             self.s3(),
-            RAW_BUCKET,
+            raw_bucket(),
             &format!("{RAW_PREFIX}{conversation_id}/"),
         )
         .await
@@ -460,7 +487,7 @@ impl Pipeline {
     pub async fn output_keys(&self, conversation_id: &str) -> Result<Vec<String>> {
         s3::list(
             self.s3(),
-            OUTPUT_BUCKET,
+            output_bucket(),
             &format!("{OUTPUT_PREFIX}{conversation_id}_"),
         )
         .await
@@ -468,7 +495,7 @@ impl Pipeline {
 
     /// On-failure records of the fetcher that are about this conversation (left in the queue).
     pub async fn fetcher_failures(&self, conversation_id: &str) -> Result<Vec<Value>> {
-        let url = sqs::queue_url(self.sqs(), FETCHER_DLQ).await?;
+        let url = sqs::queue_url(self.sqs(), fetcher_dlq()).await?;
         let found = sqs::find(
             self.sqs(),
             &url,
@@ -482,7 +509,7 @@ impl Pipeline {
     /// On-failure records of the converter that mention this text (e.g. a raw key), left in the
     /// queue.
     pub async fn converter_failures(&self, needle: &str) -> Result<Vec<Value>> {
-        let url = sqs::queue_url(self.sqs(), CONVERTER_DLQ).await?;
+        let url = sqs::queue_url(self.sqs(), converter_dlq()).await?;
         let found = sqs::find(self.sqs(), &url, |r| r.to_string().contains(needle), false).await?;
         Ok(found.into_iter().map(|r| r.body).collect())
     }
@@ -493,7 +520,7 @@ impl Pipeline {
     pub async fn diagnose(&self, conversation_id: &str) -> String {
         let mut out =
             format!("--- what the local cloud shows for conversation {conversation_id}:\n");
-        let raw = s3::list(self.s3(), RAW_BUCKET, "").await.map(|keys| {
+        let raw = s3::list(self.s3(), raw_bucket(), "").await.map(|keys| {
             keys.into_iter()
                 .filter(|k| k.contains(conversation_id))
                 .collect::<Vec<_>>()
@@ -519,7 +546,7 @@ impl Pipeline {
                 .await
                 .map(|f| f.len())
         );
-        for queue in [EVENTS_QUEUE, RAW_CREATED_QUEUE] {
+        for queue in [events_queue(), raw_created_queue()] {
             let counts = match sqs::queue_url(self.sqs(), queue).await {
                 Ok(url) => sqs::counts(self.sqs(), &url).await,
                 Err(e) => Err(e),
@@ -571,7 +598,7 @@ impl Pipeline {
     /// Waits until both routes' queues are empty with nothing in flight (every event put so
     /// far has been handled, by this test and by the others).
     pub async fn wait_until_idle(&self, timeout: Duration) -> Result<()> {
-        sqs::wait_until_drained(self.sqs(), &[EVENTS_QUEUE, RAW_CREATED_QUEUE], timeout).await
+        sqs::wait_until_drained(self.sqs(), &[events_queue(), raw_created_queue()], timeout).await
     }
 }
 
@@ -657,46 +684,5 @@ mod tests {
             ongoing.envelope["detail"]["eventBody"]["status"]["status"],
             "SESSION_ONGOING"
         );
-    }
-
-    #[test]
-    fn names_match_the_local_cloud_resources() {
-        let root = crate::repo_root();
-        let resources = std::fs::read_to_string(root.join("localcloud/resources.json")).unwrap();
-        let routes = std::fs::read_to_string(root.join("localcloud/routes.json")).unwrap();
-        let env = std::fs::read_to_string(root.join("localcloud/functions.env")).unwrap();
-        for name in [
-            PARTNER_BUS,
-            RAW_BUCKET,
-            OUTPUT_BUCKET,
-            EVENTS_QUEUE,
-            RAW_CREATED_QUEUE,
-            FETCHER_DLQ,
-            CONVERTER_DLQ,
-        ] {
-            assert!(
-                resources.contains(&format!("\"{name}\"")),
-                "{name} not in resources.json"
-            );
-        }
-        for name in [FETCHER, CONVERTER, FETCHER_DLQ, CONVERTER_DLQ] {
-            assert!(
-                routes.contains(&format!("\"{name}\"")),
-                "{name} not in routes.json"
-            );
-        }
-        for line in [
-            format!("RAW_BUCKET={RAW_BUCKET}"),
-            format!("OUTPUT_BUCKET={OUTPUT_BUCKET}"),
-            format!("RAW_PREFIX={RAW_PREFIX}"),
-            format!("FAILED_PREFIX={FAILED_PREFIX}"),
-            format!("SKIPPED_PREFIX={SKIPPED_PREFIX}"),
-            format!("OUTPUT_PREFIX={}", OUTPUT_PREFIX.trim_end_matches('/')),
-        ] {
-            assert!(
-                env.lines().any(|l| l.trim() == line),
-                "{line} not in functions.env"
-            );
-        }
     }
 }

@@ -1,5 +1,4 @@
-//! The image background pipeline: resource names (localcloud/resources.json, routes.json and
-//! functions.env), the sample images, job manifests, and waits on the state machine, the status
+//! The image background pipeline: resource names (from the deployed stack), the sample images, job manifests, and waits on the state machine, the status
 //! table, the report and its SNS message.
 
 use std::collections::HashMap;
@@ -12,26 +11,45 @@ use aws_sdk_sfn::types::ExecutionStatus;
 use serde_json::{json, Value};
 
 use crate::poll::eventually;
-use crate::{s3, sqs, LocalCloud};
+use crate::{s3, sqs, stack, LocalCloud};
 
 /// Images and job manifests are uploaded here; `jobs/*.json` starts `start-image-job`.
-pub const UPLOAD_BUCKET: &str = "mlpipe-image-uploads";
+pub fn upload_bucket() -> &'static str {
+    stack().output("ImageUploadBucketName")
+}
 /// Generated images, reports and Distributed Map results.
-pub const OUTPUT_BUCKET: &str = "mlpipe-image-output";
+pub fn output_bucket() -> &'static str {
+    stack().output("ImageOutputBucketName")
+}
 pub const JOBS_PREFIX: &str = "jobs/";
 pub const ITEMS_PREFIX: &str = "items/";
 pub const FAILED_PREFIX: &str = "failed/";
 pub const GENERATED_PREFIX: &str = "generated/";
 pub const REPORT_PREFIX: &str = "reports/";
-pub const JOBS_TABLE: &str = "mlpipe-image-jobs";
-pub const STATUS_TABLE: &str = "mlpipe-image-status";
-pub const STATE_MACHINE_ARN: &str =
-    "arn:aws:states:us-east-1:123456789012:stateMachine:mlpipe-image-background";
-/// The SNS topic's SQS subscription (the stack subscribes an e-mail address instead).
-pub const REPORTS_QUEUE: &str = "image-job-reports";
-/// The manifest notifications' queue, and the on-failure destination of `start-image-job`.
-pub const MANIFESTS_QUEUE: &str = "image-job-manifests";
-pub const START_DLQ: &str = "start-image-job-dlq";
+/// One row per job.
+pub fn jobs_table() -> &'static str {
+    stack().output("ImageJobsTableName")
+}
+/// One row per image.
+pub fn status_table() -> &'static str {
+    stack().output("ImageStatusTableName")
+}
+/// The image background state machine.
+pub fn state_machine_arn() -> &'static str {
+    stack().output("ImageBackgroundStateMachineArn")
+}
+/// The report topic's inbox queue (what its e-mail subscribers would get).
+pub fn reports_queue() -> &'static str {
+    stack().inbox("ImageReportsTopic")
+}
+/// Where the upload bucket notifies `start-image-job` of manifests.
+pub fn manifests_queue() -> &'static str {
+    stack().relay_queue("StartImageJob")
+}
+/// On-failure destination of `start-image-job`.
+pub fn start_dlq() -> &'static str {
+    stack().queue_name("StartImageJobFailureQueue")
+}
 /// The sample images.
 pub const SAMPLES_DIR: &str = "events/images";
 pub const SAMPLE_IMAGES: [&str; 3] = [
@@ -71,10 +89,10 @@ impl ImagePipeline {
     pub async fn connect() -> Result<Self> {
         let cloud = LocalCloud::connect().await?;
         cloud
-            .require_buckets(&[UPLOAD_BUCKET, OUTPUT_BUCKET])
+            .require_buckets(&[upload_bucket(), output_bucket()])
             .await?;
         cloud
-            .require_queues(&[MANIFESTS_QUEUE, START_DLQ, REPORTS_QUEUE])
+            .require_queues(&[manifests_queue(), start_dlq(), reports_queue()])
             .await?;
         let dynamodb = aws_sdk_dynamodb::Client::new(&cloud.config);
         let sfn = aws_sdk_sfn::Client::new(&cloud.config);
@@ -103,7 +121,7 @@ impl ImagePipeline {
     /// Uploads `bytes` as image `file` of the job; returns the key.
     pub async fn upload_image(&self, job_id: &str, file: &str, bytes: Vec<u8>) -> Result<String> {
         let key = Self::image_key(job_id, file);
-        s3::put(self.s3(), UPLOAD_BUCKET, &key, bytes).await?;
+        s3::put(self.s3(), upload_bucket(), &key, bytes).await?;
         Ok(key)
     }
 
@@ -119,7 +137,7 @@ impl ImagePipeline {
         let key = format!("{JOBS_PREFIX}{job_id}.json");
         s3::put(
             self.s3(),
-            UPLOAD_BUCKET,
+            upload_bucket(),
             &key,
             serde_json::to_vec_pretty(manifest)?,
         )
@@ -129,7 +147,7 @@ impl ImagePipeline {
 
     /// The execution of a job (named by its id).
     pub fn execution_arn(job_id: &str) -> String {
-        let name = STATE_MACHINE_ARN.replace(":stateMachine:", ":execution:");
+        let name = state_machine_arn().replace(":stateMachine:", ":execution:");
         format!("{name}:{job_id}")
     }
 
@@ -170,7 +188,7 @@ impl ImagePipeline {
             let out = self
                 .sfn
                 .list_executions()
-                .state_machine_arn(STATE_MACHINE_ARN)
+                .state_machine_arn(state_machine_arn())
                 .set_next_token(next.clone())
                 .send()
                 .await
@@ -197,14 +215,15 @@ impl ImagePipeline {
         let out = self
             .dynamodb
             .query()
-            .table_name(STATUS_TABLE)
+            .table_name(status_table())
             .key_condition_expression("jobId = :j")
             .expression_attribute_values(":j", AttributeValue::S(job_id.to_owned()))
             .send()
             .await
             .map_err(|e| {
                 anyhow::anyhow!(
-                    "Query {STATUS_TABLE}: {}",
+                    "Query {}: {}",
+                    status_table(),
                     aws_sdk_dynamodb::error::DisplayErrorContext(&e)
                 )
             })?;
@@ -218,19 +237,20 @@ impl ImagePipeline {
         let out = self
             .dynamodb
             .get_item()
-            .table_name(JOBS_TABLE)
+            .table_name(jobs_table())
             .key("jobId", AttributeValue::S(job_id.to_owned()))
             .send()
             .await
             .map_err(|e| {
                 anyhow::anyhow!(
-                    "GetItem {JOBS_TABLE}: {}",
+                    "GetItem {}: {}",
+                    jobs_table(),
                     aws_sdk_dynamodb::error::DisplayErrorContext(&e)
                 )
             })?;
         let item = out
             .item()
-            .with_context(|| format!("no row for job {job_id} in {JOBS_TABLE}"))?;
+            .with_context(|| format!("no row for job {job_id} in {}", jobs_table()))?;
         Ok(item
             .iter()
             .filter_map(|(k, v)| match v {
@@ -244,7 +264,7 @@ impl ImagePipeline {
     pub async fn generated(&self, job_id: &str) -> Result<Vec<String>> {
         s3::list(
             self.s3(),
-            OUTPUT_BUCKET,
+            output_bucket(),
             &format!("{GENERATED_PREFIX}{job_id}/"),
         )
         .await
@@ -266,7 +286,7 @@ impl ImagePipeline {
         let needle = format!("Image job {job_id}:");
         sqs::wait_for_record(
             &self.cloud.sqs,
-            REPORTS_QUEUE,
+            reports_queue(),
             &format!("the SNS report of job {job_id}"),
             timeout,
             move |body| {
@@ -280,7 +300,7 @@ impl ImagePipeline {
 
     /// How many more SNS messages of the job are waiting (after [`Self::wait_report_message`]).
     pub async fn more_report_messages(&self, job_id: &str) -> Result<usize> {
-        let url = sqs::queue_url(&self.cloud.sqs, REPORTS_QUEUE).await?;
+        let url = sqs::queue_url(&self.cloud.sqs, reports_queue()).await?;
         let needle = format!("Image job {job_id}:");
         let found = sqs::find(
             &self.cloud.sqs,

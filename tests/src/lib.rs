@@ -27,19 +27,22 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 pub mod events;
 pub mod genesys;
 pub mod images;
+pub mod lambda;
 pub mod lex;
 pub mod poll;
 pub mod s3;
 pub mod segment;
 pub mod sqs;
+pub mod stack;
 
 pub use poll::eventually;
+pub use stack::stack;
 
 /// Where the local cloud's front door listens unless `AWS_ENDPOINT_URL` says otherwise.
 pub const DEFAULT_ENDPOINT: &str = "http://127.0.0.1:4566";
 /// Where the emulator listens unless `LOCALCLOUD_EMULATOR_URL` says otherwise.
 pub const DEFAULT_EMULATOR_URL: &str = "http://127.0.0.1:4568";
-/// The region of the local stack (localcloud/routes.json).
+/// The region of the local stack.
 pub const REGION: &str = "us-east-1";
 
 /// What to tell someone whose local cloud is not running.
@@ -229,8 +232,8 @@ impl LocalCloud {
         for bucket in buckets {
             if let Err(e) = self.s3.head_bucket().bucket(*bucket).send().await {
                 bail!(
-                    "bucket {bucket} is missing in the local cloud ({}): it was not bootstrapped \
-                     from localcloud/resources.json; {START_HINT}",
+                    "bucket {bucket} is missing in the local cloud ({}): the stack was not \
+                     deployed; {START_HINT}",
                     aws_sdk_s3::error::DisplayErrorContext(&e)
                 );
             }

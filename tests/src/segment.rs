@@ -1,4 +1,4 @@
-//! The Segment -> Personalize pipeline: resource names (localcloud/*.json, functions.env),
+//! The Segment -> Personalize pipeline: resource names (from the deployed stack),
 //! Segment messages, direct invocations as Segment's Lambda destination makes them, the SQS
 //! path, the recommendations endpoint, and the emulated Personalize's admin API.
 
@@ -11,16 +11,32 @@ use aws_sdk_sqs::types::{MessageSystemAttributeName, SendMessageBatchRequestEntr
 use serde_json::{json, Value};
 
 use crate::poll::eventually;
-use crate::{repo_root, sqs, LocalCloud};
+use crate::{repo_root, sqs, stack, LocalCloud};
 
-pub const FORWARDER: &str = "segment-personalize-forwarder";
-pub const RECOMMENDATIONS: &str = "recommendations";
+/// The forwarder function (Segment's Lambda destination).
+pub fn forwarder() -> &'static str {
+    stack().physical_id("SegmentPersonalizeForwarder")
+}
+/// The recommendations function.
+pub fn recommendations() -> &'static str {
+    stack().physical_id("Recommendations")
+}
 /// The SQS way in (event source mapping with partial batch responses).
-pub const EVENTS_QUEUE: &str = "segment-events";
+pub fn events_queue() -> &'static str {
+    stack().queue_name("SegmentEventsQueue")
+}
 /// Redrive target of the queue, and where invalid messages go with their reason.
-pub const DLQ: &str = "segment-events-dlq";
-pub const CACHE_TABLE: &str = "mlpipe-recommendations-cache";
-pub const TRACKING_ID: &str = "mlpipe-local-tracker";
+pub fn dlq() -> &'static str {
+    stack().queue_name("SegmentEventsDLQ")
+}
+/// The recommendations cache.
+pub fn cache_table() -> &'static str {
+    stack().physical_id("RecommendationsCacheTable")
+}
+/// The event tracker's tracking id (a stack parameter).
+pub fn tracking_id() -> &'static str {
+    stack().parameter("PersonalizeTrackingId")
+}
 
 /// A message parked in the dead-letter queue.
 #[derive(Debug, Clone)]
@@ -46,7 +62,7 @@ pub struct SegmentPipeline {
 impl SegmentPipeline {
     pub async fn connect() -> Result<Self> {
         let cloud = LocalCloud::connect().await?;
-        cloud.require_queues(&[EVENTS_QUEUE, DLQ]).await?;
+        cloud.require_queues(&[events_queue(), dlq()]).await?;
         let dynamodb = aws_sdk_dynamodb::Client::new(&cloud.config);
         Ok(Self { cloud, dynamodb })
     }
@@ -54,34 +70,23 @@ impl SegmentPipeline {
     /// Invokes a function synchronously through the Lambda Invoke API (as Segment's destination
     /// does); returns the function error (errorType) if any, and the payload.
     pub async fn invoke(&self, function: &str, payload: &Value) -> Result<(Option<String>, Value)> {
-        let url = format!(
-            "{}/2015-03-31/functions/{function}/invocations",
-            self.cloud.endpoint
-        );
-        let r = self
-            .cloud
-            .http
-            .post(&url)
-            .timeout(Duration::from_secs(60))
-            .json(payload)
-            .send()
-            .await?;
-        if !r.status().is_success() {
-            bail!("Invoke {function}: HTTP {}", r.status());
+        let r = crate::lambda::invoke(&self.cloud, function, payload).await?;
+        if !(200..300).contains(&r.status) {
+            bail!("Invoke {function}: HTTP {}: {}", r.status, r.payload);
         }
-        let error = r
-            .headers()
-            .get("x-amz-function-error")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        let body: Value = r.json().await?;
-        let error = error.map(|_| body["errorType"].as_str().unwrap_or("Unhandled").to_owned());
+        let error = r.function_error.map(|_| {
+            r.payload["errorType"]
+                .as_str()
+                .unwrap_or("Unhandled")
+                .to_owned()
+        });
+        let body = r.payload;
         Ok((error, body))
     }
 
     /// Sends the bodies to the events queue in one SendMessageBatch (at most 10).
     pub async fn send_batch(&self, bodies: &[String]) -> Result<()> {
-        let url = sqs::queue_url(&self.cloud.sqs, EVENTS_QUEUE).await?;
+        let url = sqs::queue_url(&self.cloud.sqs, events_queue()).await?;
         let entries = bodies
             .iter()
             .enumerate()
@@ -115,9 +120,9 @@ impl SegmentPipeline {
     /// Waits for a parked message whose body contains `needle`, deletes it and returns it with
     /// its message attributes.
     pub async fn wait_parked(&self, needle: &str, timeout: Duration) -> Result<Parked> {
-        let url = sqs::queue_url(&self.cloud.sqs, DLQ).await?;
+        let url = sqs::queue_url(&self.cloud.sqs, dlq()).await?;
         eventually(
-            format!("a message with {needle:?} in {DLQ}"),
+            format!("a message with {needle:?} in {}", dlq()),
             timeout,
             || async {
                 let out = self
@@ -176,8 +181,9 @@ impl SegmentPipeline {
     /// Everything the emulated Personalize received by PutEvents for `session_id`.
     pub async fn received_events(&self, session_id: &str) -> Result<Vec<Value>> {
         let url = format!(
-            "{}/_emulator/personalize/events?trackingId={TRACKING_ID}",
-            self.cloud.emulator_url
+            "{}/_emulator/personalize/events?trackingId={}",
+            self.cloud.emulator_url,
+            tracking_id()
         );
         let all: Value = self.cloud.http.get(&url).send().await?.json().await?;
         // `{"count", "events": [<PutEvents body as sent, plus seq and receivedAt>]}`.
@@ -232,7 +238,7 @@ impl SegmentPipeline {
         query: &[(&str, &str)],
     ) -> Result<HttpAnswer> {
         let event = http_event(related, id, query)?;
-        let (error, response) = self.invoke(RECOMMENDATIONS, &event).await?;
+        let (error, response) = self.invoke(recommendations(), &event).await?;
         if let Some(e) = error {
             bail!("recommendations failed with {e}: {response}");
         }
@@ -253,12 +259,13 @@ impl SegmentPipeline {
         let out = self
             .dynamodb
             .scan()
-            .table_name(CACHE_TABLE)
+            .table_name(cache_table())
             .send()
             .await
             .map_err(|e| {
                 anyhow::anyhow!(
-                    "Scan {CACHE_TABLE}: {}",
+                    "Scan {}: {}",
+                    cache_table(),
                     aws_sdk_dynamodb::error::DisplayErrorContext(&e)
                 )
             })?;
@@ -275,7 +282,7 @@ impl SegmentPipeline {
             }
             self.dynamodb
                 .update_item()
-                .table_name(CACHE_TABLE)
+                .table_name(cache_table())
                 .key("cacheKey", key.clone())
                 .update_expression("SET freshUntil = :past")
                 .expression_attribute_values(":past", AttributeValue::N("0".into()))
@@ -283,7 +290,8 @@ impl SegmentPipeline {
                 .await
                 .map_err(|e| {
                     anyhow::anyhow!(
-                        "UpdateItem {CACHE_TABLE}: {}",
+                        "UpdateItem {}: {}",
+                        cache_table(),
                         aws_sdk_dynamodb::error::DisplayErrorContext(&e)
                     )
                 })?;

@@ -12,22 +12,16 @@ async fn invoke(p: &ImagePipeline, body: Value) -> Result<(u64, Value)> {
     let fixture = repo_root().join("events/apigw/detect-labels-post.json");
     let mut event: Value = serde_json::from_slice(&std::fs::read(&fixture)?)?;
     event["body"] = Value::String(body.to_string());
-    let url = format!(
-        "{}/2015-03-31/functions/detect-labels/invocations",
-        p.cloud.endpoint
+    let function = integration_tests::stack().physical_id("DetectLabels");
+    let invoked = integration_tests::lambda::invoke(&p.cloud, function, &event).await?;
+    ensure!(
+        invoked.status == 200 && invoked.function_error.is_none(),
+        "Invoke {function}: HTTP {} {:?}: {}",
+        invoked.status,
+        invoked.function_error,
+        invoked.payload
     );
-    let response: Value = p
-        .cloud
-        .http
-        .post(&url)
-        // A first invocation may wait for the function to start.
-        .timeout(std::time::Duration::from_secs(60))
-        .json(&event)
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
+    let response = invoked.payload;
     let status = response["statusCode"].as_u64().context("statusCode")?;
     let body: Value = serde_json::from_str(response["body"].as_str().context("body")?)?;
     Ok((status, body))

@@ -15,8 +15,8 @@ use std::time::Duration;
 
 use anyhow::{ensure, Context, Result};
 use integration_tests::genesys::{
-    failed_keys, raw_key, skipped_key, Pipeline, Serve, Transcript, TranscriptionEvent,
-    FETCHER_DLQ, OUTPUT_BUCKET, RAW_BUCKET,
+    failed_keys, fetcher_dlq, output_bucket, raw_bucket, raw_key, skipped_key, Pipeline, Serve,
+    Transcript, TranscriptionEvent,
 };
 use integration_tests::{lex, mlpipe_bin, pipeline_timeout, s3, sqs, uuid_v4};
 use serde_json::Value;
@@ -59,9 +59,10 @@ async fn session_ended_event_produces_the_raw_transcript_and_the_designer_file()
     p.publish_session_ended(&t).await?;
 
     let raw = raw_of(&p, &t).await?;
+    let raw_bucket_value = raw_bucket();
     ensure!(
         raw == t.bytes,
-        "s3://{RAW_BUCKET}/{} differs from the document the emulator served ({} vs {} bytes)",
+        "s3://{raw_bucket_value}/{} differs from the document the emulator served ({} vs {} bytes)",
         t.raw_key(),
         raw.len(),
         t.bytes.len()
@@ -74,8 +75,12 @@ async fn session_ended_event_produces_the_raw_transcript_and_the_designer_file()
         vec![expected_key.clone()],
         "exactly one designer file, named after the conversation start (2025-06-03T14:12:00Z)"
     );
-    let doc = lex::check_document(&out, &t.conversation_id)
-        .with_context(|| format!("s3://{OUTPUT_BUCKET}/{expected_key} breaks the contract"))?;
+    let doc = lex::check_document(&out, &t.conversation_id).with_context(|| {
+        format!(
+            "s3://{}/{expected_key} breaks the contract",
+            output_bucket()
+        )
+    })?;
     assert_eq!(doc["ContentMetadata"]["Output"], "Raw");
     let mut roles: Vec<&str> = doc["Participants"]
         .as_array()
@@ -191,7 +196,7 @@ async fn unknown_and_gone_transcripts_are_retried_then_parked_in_the_dlq() -> Re
         let p = &p;
         async move {
             let what = format!("the on-failure record of conversation {c}");
-            let found = sqs::wait_for_record(p.sqs(), FETCHER_DLQ, &what, timeout, |r| {
+            let found = sqs::wait_for_record(p.sqs(), fetcher_dlq(), &what, timeout, |r| {
                 integration_tests::genesys::mentions_conversation(r, &c)
             })
             .await;
@@ -253,17 +258,18 @@ async fn malformed_raw_documents_are_copied_to_failed_with_the_reason() -> Resul
         async move {
             let (c, m) = (uuid_v4(), uuid_v4());
             let key = raw_key(&c, &m);
-            s3::put(p.s3(), RAW_BUCKET, &key, body).await?;
+            s3::put(p.s3(), raw_bucket(), &key, body).await?;
 
             let (copy_key, error_key) = failed_keys(&key);
             let error =
-                match s3::wait_for_object(p.s3(), RAW_BUCKET, &error_key, pipeline_timeout()).await
+                match s3::wait_for_object(p.s3(), raw_bucket(), &error_key, pipeline_timeout())
+                    .await
                 {
                     Ok(bytes) => bytes,
                     Err(e) => return Err(p.explain(&c, e).await),
                 };
             let error = json(&error, &error_key)?;
-            assert_eq!(error["source"], s3::uri(RAW_BUCKET, &key), "{error_key}");
+            assert_eq!(error["source"], s3::uri(raw_bucket(), &key), "{error_key}");
             assert_eq!(error["errorType"], "InvalidInput", "{error_key}: {error}");
             let message = error["error"].as_str().unwrap_or_default();
             ensure!(
@@ -277,13 +283,14 @@ async fn malformed_raw_documents_are_copied_to_failed_with_the_reason() -> Resul
                 );
             }
 
-            let copy = s3::get(p.s3(), RAW_BUCKET, &copy_key).await?;
+            let copy = s3::get(p.s3(), raw_bucket(), &copy_key).await?;
             assert_eq!(
                 copy.as_deref(),
                 Some(body),
-                "s3://{RAW_BUCKET}/{copy_key}: the failed/ copy"
+                "s3://{}/{copy_key}: the failed/ copy",
+                raw_bucket()
             );
-            let original = s3::get(p.s3(), RAW_BUCKET, &key).await?;
+            let original = s3::get(p.s3(), raw_bucket(), &key).await?;
             assert_eq!(original.as_deref(), Some(body), "the original must stay");
             assert_eq!(p.output_keys(&c).await?, Vec::<String>::new());
             // Had the invocation failed, its on-failure record is written before the queue
@@ -292,7 +299,7 @@ async fn malformed_raw_documents_are_copied_to_failed_with_the_reason() -> Resul
             let failures = p.converter_failures(&key).await?;
             assert!(
                 failures.is_empty(),
-                "bad input must not be retried into the DLQ: {failures:?}"
+                "bad input must not be retried into the dlq(): {failures:?}"
             );
             anyhow::Ok(())
         }
@@ -330,12 +337,12 @@ async fn duplicate_delivery_leaves_one_raw_object_and_one_identical_output() -> 
         p.output_keys(&t.conversation_id).await?,
         vec![t.output_key()?]
     );
-    let raw_second = s3::get(p.s3(), RAW_BUCKET, &t.raw_key()).await?;
+    let raw_second = s3::get(p.s3(), raw_bucket(), &t.raw_key()).await?;
     ensure!(
         raw_second.as_deref() == Some(&raw_first[..]),
         "the raw object changed"
     );
-    let out_second = s3::get(p.s3(), OUTPUT_BUCKET, &t.output_key()?).await?;
+    let out_second = s3::get(p.s3(), output_bucket(), &t.output_key()?).await?;
     ensure!(
         out_second.as_deref() == Some(&out_first[..]),
         "the designer file changed after the second delivery"
@@ -361,12 +368,16 @@ async fn spanish_conversation_is_skipped_with_a_reason() -> Result<()> {
     p.publish_session_ended(&t).await?;
 
     let key = skipped_key(&t.raw_key());
-    let reason = match s3::wait_for_object(p.s3(), RAW_BUCKET, &key, pipeline_timeout()).await {
+    let reason = match s3::wait_for_object(p.s3(), raw_bucket(), &key, pipeline_timeout()).await {
         Ok(bytes) => bytes,
         Err(e) => return Err(p.explain(&t.conversation_id, e).await),
     };
     let reason = json(&reason, &key)?;
-    assert_eq!(reason["source"], s3::uri(RAW_BUCKET, &t.raw_key()), "{key}");
+    assert_eq!(
+        reason["source"],
+        s3::uri(raw_bucket(), &t.raw_key()),
+        "{key}"
+    );
     assert_eq!(
         reason["conversationId"],
         t.conversation_id.as_str(),
@@ -378,7 +389,9 @@ async fn spanish_conversation_is_skipped_with_a_reason() -> Result<()> {
         "{key}: the reason should say es-US is not supported: {why:?}"
     );
     ensure!(
-        s3::head(p.s3(), RAW_BUCKET, &t.raw_key()).await?.is_some(),
+        s3::head(p.s3(), raw_bucket(), &t.raw_key())
+            .await?
+            .is_some(),
         "the raw transcript must stay"
     );
     assert_eq!(
@@ -443,7 +456,7 @@ async fn cli_backfill_from_s3_to_s3() -> Result<()> {
             0 => format!("{input}{}.json", t.conversation_id),
             _ => format!("{input}2025/06/{}.json", t.conversation_id),
         };
-        s3::put(p.s3(), RAW_BUCKET, &key, t.bytes.clone()).await?;
+        s3::put(p.s3(), raw_bucket(), &key, t.bytes.clone()).await?;
         if let Outcome::Converted(c) = transcript::convert(&t.bytes, Options::default())? {
             expected.push((format!("{output}/{}", c.file_name), c.body));
         }
@@ -454,19 +467,18 @@ async fn cli_backfill_from_s3_to_s3() -> Result<()> {
         ("broken.json", &b"{\"conversationId\": "[..]),
         ("notes.txt", b"not a transcript"),
     ] {
-        s3::put(p.s3(), RAW_BUCKET, &format!("{input}{name}"), body).await?;
+        s3::put(p.s3(), raw_bucket(), &format!("{input}{name}"), body).await?;
     }
 
+    let (raw_bucket_value, output_bucket_value) = (raw_bucket(), output_bucket());
     let mlpipe = || -> Result<std::process::Output> {
         std::process::Command::new(mlpipe_bin()?)
             .args(["transcripts", "convert"])
-            .arg(format!("s3://{RAW_BUCKET}/{input}"))
+            .arg(format!("s3://{raw_bucket_value}/{input}"))
             .arg("--out")
-            .arg(format!("s3://{OUTPUT_BUCKET}/{output}"))
+            .arg(format!("s3://{output_bucket_value}/{output}"))
             .env("AWS_ENDPOINT_URL", &p.cloud.endpoint)
             .env("AWS_REGION", integration_tests::REGION)
-            .env("AWS_ACCESS_KEY_ID", "test")
-            .env("AWS_SECRET_ACCESS_KEY", "test")
             .env_remove("AWS_PROFILE")
             .output()
             .context("running mlpipe")
@@ -491,8 +503,8 @@ async fn cli_backfill_from_s3_to_s3() -> Result<()> {
             "the failed file is named: {stdout}\n{stderr}"
         );
         let mut files = Vec::new();
-        for key in s3::list(p.s3(), OUTPUT_BUCKET, &format!("{output}/")).await? {
-            let body = s3::get(p.s3(), OUTPUT_BUCKET, &key)
+        for key in s3::list(p.s3(), output_bucket(), &format!("{output}/")).await? {
+            let body = s3::get(p.s3(), output_bucket(), &key)
                 .await?
                 .unwrap_or_default();
             files.push((key, body));
@@ -516,7 +528,7 @@ async fn cli_backfill_from_s3_to_s3() -> Result<()> {
         let conversation_id = name.split("_analysis_").next().unwrap_or_default();
         lex::check_document(body, conversation_id).with_context(|| key.clone())?;
     }
-    s3::delete_prefix(p.s3(), RAW_BUCKET, &format!("{run}/")).await?;
-    s3::delete_prefix(p.s3(), OUTPUT_BUCKET, &format!("{run}/")).await?;
+    s3::delete_prefix(p.s3(), raw_bucket(), &format!("{run}/")).await?;
+    s3::delete_prefix(p.s3(), output_bucket(), &format!("{run}/")).await?;
     Ok(())
 }

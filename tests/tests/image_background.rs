@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use anyhow::{ensure, Context, Result};
 use aws_sdk_sfn::types::ExecutionStatus;
-use integration_tests::images::{self, ImagePipeline, SAMPLE_IMAGES, UPLOAD_BUCKET};
+use integration_tests::images::{self, upload_bucket, ImagePipeline, SAMPLE_IMAGES};
 use integration_tests::{pipeline_timeout, s3, sqs};
 use serde_json::{json, Value};
 use tokio::sync::Mutex;
@@ -53,7 +53,7 @@ async fn three_image_job_with_one_failing_image_is_reported() -> Result<()> {
     ensure!(generated.len() == 4, "generated: {generated:?}");
     for key in &generated {
         ensure!(key.ends_with(".png"), "{key}");
-        let bytes = s3::get(p.s3(), images::OUTPUT_BUCKET, key)
+        let bytes = s3::get(p.s3(), images::output_bucket(), key)
             .await?
             .context("listed but missing")?;
         ensure!(
@@ -88,7 +88,7 @@ async fn three_image_job_with_one_failing_image_is_reported() -> Result<()> {
     // Report files, with the same counts.
     let [json_key, csv_key, html_key] = ImagePipeline::report_keys(&job);
     let report: Value = serde_json::from_slice(
-        &s3::get(p.s3(), images::OUTPUT_BUCKET, &json_key)
+        &s3::get(p.s3(), images::output_bucket(), &json_key)
             .await?
             .with_context(|| format!("{json_key} missing"))?,
     )?;
@@ -96,14 +96,14 @@ async fn three_image_job_with_one_failing_image_is_reported() -> Result<()> {
     ensure!(report["succeeded"] == 2, "{report}");
     ensure!(report["failed"] == 1, "{report}");
     let csv = String::from_utf8(
-        s3::get(p.s3(), images::OUTPUT_BUCKET, &csv_key)
+        s3::get(p.s3(), images::output_bucket(), &csv_key)
             .await?
             .with_context(|| format!("{csv_key} missing"))?,
     )?;
     ensure!(csv.lines().count() == 4, "header + 3 rows: {csv}");
     ensure!(csv.contains(&bad) && csv.contains("InvalidInput"), "{csv}");
     ensure!(
-        s3::head(p.s3(), images::OUTPUT_BUCKET, &html_key)
+        s3::head(p.s3(), images::output_bucket(), &html_key)
             .await?
             .is_some(),
         "{html_key} missing"
@@ -158,9 +158,14 @@ async fn the_same_manifest_uploaded_twice_starts_one_execution() -> Result<()> {
 
     // The second notification for the same job: start-image-job sees the execution exists.
     p.put_manifest(&job, &manifest).await?;
-    sqs::wait_until_drained(&p.cloud.sqs, &[images::MANIFESTS_QUEUE], pipeline_timeout()).await?;
+    sqs::wait_until_drained(
+        &p.cloud.sqs,
+        &[images::manifests_queue()],
+        pipeline_timeout(),
+    )
+    .await?;
     // Handled without an error (nothing parked in the on-failure queue for this job).
-    let dlq = sqs::queue_url(&p.cloud.sqs, images::START_DLQ).await?;
+    let dlq = sqs::queue_url(&p.cloud.sqs, images::start_dlq()).await?;
     let parked = sqs::find(
         &p.cloud.sqs,
         &dlq,
@@ -233,7 +238,7 @@ async fn a_bad_manifest_is_rejected_with_its_reasons() -> Result<()> {
     let key = p.put_manifest(&job, &manifest).await?;
     let reason_key = ImagePipeline::rejection_key(&job);
     let reason =
-        s3::wait_for_object(p.s3(), UPLOAD_BUCKET, &reason_key, pipeline_timeout()).await?;
+        s3::wait_for_object(p.s3(), upload_bucket(), &reason_key, pipeline_timeout()).await?;
     let reason: Value = serde_json::from_slice(&reason)?;
     let text = reason.to_string();
     for field in ["prompt", "numberOfImages", "images[0]"] {
@@ -244,7 +249,7 @@ async fn a_bad_manifest_is_rejected_with_its_reasons() -> Result<()> {
         "the numberOfImages limit is named: {text}"
     );
     // The manifest stays; no execution, no rows.
-    ensure!(s3::head(p.s3(), UPLOAD_BUCKET, &key).await?.is_some());
+    ensure!(s3::head(p.s3(), upload_bucket(), &key).await?.is_some());
     ensure!(p.executions_named(&job).await? == 0);
     ensure!(p.status_rows(&job).await?.is_empty());
     Ok(())

@@ -7,7 +7,7 @@
 //! Needs `scripts/localcloud.sh up` (scripts/test.sh does it).
 
 use anyhow::{ensure, Result};
-use integration_tests::segment::{self, SegmentPipeline, FORWARDER};
+use integration_tests::segment::{self, forwarder, SegmentPipeline};
 use integration_tests::{pipeline_timeout, sqs, uuid_v4};
 use serde_json::json;
 
@@ -21,13 +21,13 @@ async fn a_direct_invocation_reaches_personalize_with_the_mapped_fields() -> Res
     let p = SegmentPipeline::connect().await?;
     let (anon, user) = ids("direct");
     let message = segment::track("msg-direct-1", &anon, &user, "Product Viewed", "sku-1");
-    let (error, out) = p.invoke(FORWARDER, &message).await?;
+    let (error, out) = p.invoke(forwarder(), &message).await?;
     ensure!(error.is_none(), "{error:?} {out}");
     ensure!(out["status"] == "forwarded", "{out}");
     let requests = p.received_events(&anon).await?;
     ensure!(requests.len() == 1, "{requests:?}");
     let r = &requests[0];
-    ensure!(r["trackingId"] == segment::TRACKING_ID, "{r}");
+    ensure!(r["trackingId"] == segment::tracking_id(), "{r}");
     ensure!(r["userId"] == user.as_str(), "{r}");
     let e = &segment::event_list(r)[0];
     ensure!(e["eventType"] == "View", "EVENT_TYPE_MAP applied: {e}");
@@ -44,7 +44,7 @@ async fn an_invalid_message_is_rejected_not_retried() -> Result<()> {
     let (anon, user) = ids("invalid");
     let mut message = segment::track("msg-invalid", &anon, &user, "Product Viewed", "sku-1");
     message["properties"]["impression"] = json!([]);
-    let (error, out) = p.invoke(FORWARDER, &message).await?;
+    let (error, out) = p.invoke(forwarder(), &message).await?;
     ensure!(
         error.is_none(),
         "not an error, Segment would retry: {error:?}"
@@ -95,7 +95,7 @@ async fn an_sqs_batch_with_one_bad_message_parks_exactly_that_one() -> Result<()
         .collect();
     ensure!(types == ["View", "Purchase"], "{types:?}");
     // The good messages are not redelivered: the queue drains, the DLQ holds nothing of theirs.
-    sqs::wait_until_drained(&p.cloud.sqs, &[segment::EVENTS_QUEUE], pipeline_timeout()).await?;
+    sqs::wait_until_drained(&p.cloud.sqs, &[segment::events_queue()], pipeline_timeout()).await?;
     ensure!(
         p.received_events(&anon).await?.len() == 1,
         "one PutEvents call"
@@ -110,7 +110,7 @@ async fn recommendations_miss_then_hit_then_stale_while_personalize_is_down() ->
     let (anon, user) = ids("recs");
     for (i, item) in ["sku-r1", "sku-r2", "sku-r1"].iter().enumerate() {
         let m = segment::track(&format!("r-{i}"), &anon, &user, "Product Viewed", item);
-        let (error, _) = p.invoke(FORWARDER, &m).await?;
+        let (error, _) = p.invoke(forwarder(), &m).await?;
         ensure!(error.is_none());
     }
     let (_, reader) = ids("reader");

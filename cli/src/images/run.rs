@@ -18,11 +18,6 @@ use shared::store::{s3_uri, ObjectStore, S3Store};
 
 use super::options::GenerationArgs;
 
-/// The local cloud's names (localcloud/resources.json); pass the stack's outputs for AWS.
-const LOCAL_UPLOAD_BUCKET: &str = "mlpipe-image-uploads";
-const LOCAL_OUTPUT_BUCKET: &str = "mlpipe-image-output";
-const LOCAL_STATE_MACHINE: &str =
-    "arn:aws:states:us-east-1:123456789012:stateMachine:mlpipe-image-background";
 /// The execution name limit, and the job id's.
 const MAX_JOB_ID_CHARS: usize = 80;
 
@@ -43,16 +38,17 @@ pub struct RunArgs {
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
 
-    /// Upload bucket (stack output ImageUploadBucketName)
-    #[arg(long, env = "MLPIPE_UPLOAD_BUCKET", default_value = LOCAL_UPLOAD_BUCKET)]
+    /// Upload bucket: the stack's output ImageUploadBucketName (`scripts/localcloud.sh env`
+    /// exports the local stack's)
+    #[arg(long, env = "MLPIPE_UPLOAD_BUCKET")]
     upload_bucket: String,
 
-    /// Output bucket (stack output ImageOutputBucketName)
-    #[arg(long, env = "MLPIPE_OUTPUT_BUCKET", default_value = LOCAL_OUTPUT_BUCKET)]
+    /// Output bucket: the stack's output ImageOutputBucketName
+    #[arg(long, env = "MLPIPE_OUTPUT_BUCKET")]
     output_bucket: String,
 
-    /// State machine (stack output ImageBackgroundStateMachineArn)
-    #[arg(long, env = "MLPIPE_STATE_MACHINE_ARN", default_value = LOCAL_STATE_MACHINE)]
+    /// State machine: the stack's output ImageBackgroundStateMachineArn
+    #[arg(long, env = "MLPIPE_STATE_MACHINE_ARN")]
     state_machine_arn: String,
 
     /// How long to wait for the job, in seconds

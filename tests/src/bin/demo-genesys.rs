@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use integration_tests::genesys::{
-    failed_keys, skipped_key, Pipeline, Serve, Transcript, FETCHER_DLQ, OUTPUT_BUCKET, RAW_BUCKET,
+    failed_keys, fetcher_dlq, output_bucket, raw_bucket, skipped_key, Pipeline, Serve, Transcript,
 };
 use integration_tests::{eventually, lex, repo_root, s3, sqs};
 use serde_json::Value;
@@ -86,7 +86,7 @@ async fn run() -> Result<bool> {
         "Genesys Cloud -> Lex designer: {} sample conversations",
         samples.len()
     );
-    let dlq = sqs::queue_url(p.sqs(), FETCHER_DLQ).await?;
+    let dlq = sqs::queue_url(p.sqs(), fetcher_dlq()).await?;
     for t in &samples {
         // The emulator serves the samples from its fixtures; this puts back any that were
         // removed or replaced.
@@ -96,12 +96,12 @@ async fn run() -> Result<bool> {
         let (copy, error) = failed_keys(&raw);
         s3::delete(
             p.s3(),
-            RAW_BUCKET,
+            raw_bucket(),
             &[raw.clone(), skipped_key(&raw), copy, error],
         )
         .await?;
         let outputs = p.output_keys(&t.conversation_id).await?;
-        s3::delete(p.s3(), OUTPUT_BUCKET, &outputs).await?;
+        s3::delete(p.s3(), output_bucket(), &outputs).await?;
         sqs::find(
             p.sqs(),
             &dlq,
@@ -133,7 +133,7 @@ async fn run() -> Result<bool> {
                 Outcome::Converted { .. } => "converted",
                 Outcome::Skipped { .. } => "skipped",
                 Outcome::Failed { .. } => "failed",
-                Outcome::Parked { .. } => "parked in the DLQ",
+                Outcome::Parked { .. } => "parked in the dlq()",
             };
             println!(
                 "  {} {what} after {:.1} s",
@@ -158,22 +158,22 @@ async fn run() -> Result<bool> {
     for (t, outcome) in samples.iter().zip(outcomes) {
         println!();
         println!("{} ({})", t.label(), t.conversation_id);
-        let raw_dir = args.out.join(RAW_BUCKET);
+        let raw_dir = args.out.join(raw_bucket());
         for path in s3::download_prefix(
             p.s3(),
-            RAW_BUCKET,
+            raw_bucket(),
             &format!("genesys/{}/", t.conversation_id),
             &raw_dir,
         )
         .await?
         {
-            println!("  raw transcript   {}", s3::uri(RAW_BUCKET, &t.raw_key()));
+            println!("  raw transcript   {}", s3::uri(raw_bucket(), &t.raw_key()));
             println!("                   {}", shown(&path, &root));
         }
         match outcome {
             Ok(Outcome::Converted { key, doc }) => {
-                let path = args.out.join(OUTPUT_BUCKET).join(&key);
-                download(&p, OUTPUT_BUCKET, &key, &path).await?;
+                let path = args.out.join(output_bucket()).join(&key);
+                download(&p, output_bucket(), &key, &path).await?;
                 let turns = doc["Transcript"].as_array().map_or(0, Vec::len);
                 let roles: Vec<&str> = doc["Participants"]
                     .as_array()
@@ -181,7 +181,7 @@ async fn run() -> Result<bool> {
                     .flatten()
                     .filter_map(|p| p["ParticipantId"].as_str())
                     .collect();
-                println!("  designer file    {}", s3::uri(OUTPUT_BUCKET, &key));
+                println!("  designer file    {}", s3::uri(output_bucket(), &key));
                 println!("                   {}", shown(&path, &root));
                 println!(
                     "                   {turns} turns, participants {}, Output {}",
@@ -197,10 +197,10 @@ async fn run() -> Result<bool> {
                 }
             }
             Ok(Outcome::Skipped { key, reason }) => {
-                let path = args.out.join(RAW_BUCKET).join(&key);
-                download(&p, RAW_BUCKET, &key, &path).await?;
+                let path = args.out.join(raw_bucket()).join(&key);
+                download(&p, raw_bucket(), &key, &path).await?;
                 println!("  SKIPPED          {reason}");
-                println!("  reason file      {}", s3::uri(RAW_BUCKET, &key));
+                println!("  reason file      {}", s3::uri(raw_bucket(), &key));
                 println!("                   {}", shown(&path, &root));
                 if t.is_english_us() {
                     println!("  UNEXPECTED: an en-US conversation was skipped");
@@ -209,11 +209,14 @@ async fn run() -> Result<bool> {
             }
             Ok(Outcome::Failed { key, error }) => {
                 println!("  FAILED           {error}");
-                println!("  error file       {}", s3::uri(RAW_BUCKET, &key));
+                println!("  error file       {}", s3::uri(raw_bucket(), &key));
                 ok = false;
             }
             Ok(Outcome::Parked { error }) => {
-                println!("  FAILED (fetcher on-failure record in {FETCHER_DLQ}): {error}");
+                println!(
+                    "  FAILED (fetcher on-failure record in {}): {error}",
+                    fetcher_dlq()
+                );
                 ok = false;
             }
             Err(e) => {
@@ -251,13 +254,13 @@ async fn wait_for_outcome(p: &Pipeline, t: &Transcript, timeout: Duration) -> Re
     let raw = t.raw_key();
     let skipped = skipped_key(&raw);
     let (_, error_key) = failed_keys(&raw);
-    let dlq = sqs::queue_url(p.sqs(), FETCHER_DLQ).await?;
+    let dlq = sqs::queue_url(p.sqs(), fetcher_dlq()).await?;
     eventually(format!("the outcome of {}", t.label()), timeout, || async {
-        if let Some(bytes) = s3::get(p.s3(), OUTPUT_BUCKET, &output_key).await? {
+        if let Some(bytes) = s3::get(p.s3(), output_bucket(), &output_key).await? {
             let doc = lex::check_document(&bytes, &t.conversation_id).with_context(|| {
                 format!(
                     "{} breaks the contract",
-                    s3::uri(OUTPUT_BUCKET, &output_key)
+                    s3::uri(output_bucket(), &output_key)
                 )
             })?;
             return Ok(Some(Outcome::Converted {
@@ -265,7 +268,7 @@ async fn wait_for_outcome(p: &Pipeline, t: &Transcript, timeout: Duration) -> Re
                 doc,
             }));
         }
-        if let Some(bytes) = s3::get(p.s3(), RAW_BUCKET, &skipped).await? {
+        if let Some(bytes) = s3::get(p.s3(), raw_bucket(), &skipped).await? {
             let v: Value = serde_json::from_slice(&bytes).unwrap_or_default();
             let reason = v["reason"]
                 .as_str()
@@ -276,7 +279,7 @@ async fn wait_for_outcome(p: &Pipeline, t: &Transcript, timeout: Duration) -> Re
                 reason,
             }));
         }
-        if let Some(bytes) = s3::get(p.s3(), RAW_BUCKET, &error_key).await? {
+        if let Some(bytes) = s3::get(p.s3(), raw_bucket(), &error_key).await? {
             let v: Value = serde_json::from_slice(&bytes).unwrap_or_default();
             let error = format!(
                 "{}: {}",
