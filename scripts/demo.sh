@@ -6,8 +6,10 @@
 #   scripts/demo.sh --down   takes it down at the end
 #
 # 1. scripts/setup.sh (tools; idempotent)
-# 2. cargo build: the demo driver (integration-tests' demo-genesys) and the mlpipe CLI
-# 3. scripts/localcloud.sh up: moto, front door, emulator, functions, relay
+# 2. cargo build --workspace --bins: the functions, the local cloud, the emulator, the mlpipe
+#    CLI and the demo driver (integration-tests' demo-genesys)
+# 3. scripts/localcloud.sh up: template.yaml expanded and deployed into moto (IAM enforced), the
+#    front door running each function under its own role, the emulator, the relay
 # 4. one SESSION_ENDED event per sample of events/genesys/transcripts (01-04) on the Genesys
 #    partner bus; waits for each designer file (or the skipped reason: 04 is es-US) and
 #    downloads everything to out/demo/genesys-lex/<bucket>/<key>
@@ -51,28 +53,31 @@ fi
 say "1/8 setup"
 bash scripts/setup.sh
 
-say "2/8 build (demo driver and mlpipe CLI)"
-cargo build -p integration-tests --bin demo-genesys
-cargo build -p mlpipe --bin mlpipe
+say "2/8 build (one workspace build: functions, local cloud, emulator, mlpipe CLI, demo driver)"
+cargo build --workspace --bins
 
 say "3/8 local cloud"
-scripts/localcloud.sh up
+LOCALCLOUD_SKIP_BUILD=1 scripts/localcloud.sh up
 # shellcheck disable=SC1090
 source <(scripts/localcloud.sh env)
 
+# The stack's outputs (as `aws cloudformation describe-stacks` gives them on AWS).
+output() { .venv/bin/python -c 'import json,os,sys; print(json.load(open(os.environ["LOCALCLOUD_STACK_FILE"]))["outputs"][sys.argv[1]])' "$1"; }
+TRANSFORMED_BUCKET="$(output TransformedBucketName)"
+
 say "4/8 pipeline: SESSION_ENDED events for the samples in $SAMPLES"
 pipeline_ok=1
-cargo run -q -p integration-tests --bin demo-genesys -- --out "$OUT/genesys-lex" || pipeline_ok=0
+target/debug/demo-genesys --out "$OUT/genesys-lex" || pipeline_ok=0
 
 say "5/8 CLI: mlpipe transcripts convert $SAMPLES --out $OUT/cli"
 rm -rf "$OUT/cli"
 cli_ok=1
-cargo run -q -p mlpipe --bin mlpipe -- transcripts convert "$SAMPLES" --out "$OUT/cli" || cli_ok=0
+target/debug/mlpipe transcripts convert "$SAMPLES" --out "$OUT/cli" || cli_ok=0
 # The CLI and the Lambda function share one conversion: their files must be identical.
 same=0 differ=0
 for file in "$OUT"/cli/*.json; do
     [[ -f "$file" ]] || continue
-    lambda_file="$OUT/genesys-lex/mlpipe-lex-transcripts/lex-designer/$(basename "$file")"
+    lambda_file="$OUT/genesys-lex/$TRANSFORMED_BUCKET/lex-designer/$(basename "$file")"
     if [[ -f "$lambda_file" ]] && cmp -s "$file" "$lambda_file"; then
         same=$((same + 1))
     else
@@ -86,15 +91,17 @@ echo "    CLI vs pipeline designer files: $same identical, $differ different"
 say "6/8 image labels: detect-labels on uploads/demo/product-640x480.png"
 labels_ok=1
 .venv/bin/python - <<'PY' || labels_ok=0
-import json, os, urllib.request, boto3
-boto3.client("s3").upload_file("events/images/product-640x480.png", "mlpipe-image-uploads",
-                               "uploads/demo/product-640x480.png")
+import json, os, boto3
+from botocore.config import Config
+stack = json.load(open(os.environ["LOCALCLOUD_STACK_FILE"]))
+s3 = boto3.client("s3", config=Config(s3={"addressing_style": "path"}))
+s3.upload_file("events/images/product-640x480.png", stack["outputs"]["ImageUploadBucketName"],
+               "uploads/demo/product-640x480.png")
 event = json.load(open("events/apigw/detect-labels-post.json"))
 event["body"] = json.dumps({"key": "uploads/demo/product-640x480.png", "maxLabels": 5})
-req = urllib.request.Request(
-    os.environ["AWS_ENDPOINT_URL"] + "/2015-03-31/functions/detect-labels/invocations",
-    data=json.dumps(event).encode(), method="POST")
-response = json.load(urllib.request.urlopen(req, timeout=60))
+answer = boto3.client("lambda", config=Config(read_timeout=60)).invoke(
+    FunctionName=stack["resources"]["DetectLabels"]["physicalId"], Payload=json.dumps(event).encode())
+response = json.load(answer["Payload"])
 body = json.loads(response["body"])
 print(f"    HTTP {response['statusCode']}")
 for label in body.get("labels", []):
@@ -106,7 +113,7 @@ PY
 say "7/8 image job: mlpipe images run events/images --out $OUT/images"
 rm -rf "$OUT/images"
 images_ok=1
-cargo run -q -p mlpipe --bin mlpipe -- images run events/images \
+target/debug/mlpipe images run events/images \
     --prompt "a sunlit marble kitchen counter, soft morning light, photorealistic" \
     --negative "people, text, watermark" --labels Product --mode PRECISE --images 2 --seed 42 \
     --job-id "demo-$(date +%s)" --out "$OUT/images" || images_ok=0
@@ -132,7 +139,8 @@ else
 
 The local cloud is still running. To look around:
   source <(scripts/localcloud.sh env)
-  .venv/bin/python -c "import boto3; print([o['Key'] for o in boto3.client('s3').list_objects_v2(Bucket='mlpipe-lex-transcripts')['Contents']])"
+  .venv/bin/python -c "import boto3; print([o['Key'] for o in boto3.client('s3').list_objects_v2(Bucket='$TRANSFORMED_BUCKET')['Contents']])"
+  cat .localcloud/stack.json     # the stack's outputs and physical ids
   scripts/localcloud.sh status | logs relay
 Stop it with:
   scripts/localcloud.sh down

@@ -20,6 +20,10 @@
 #   LOCALCLOUD_WAIT_SECS=180        how long `up` waits for each service
 #   LOCALCLOUD_TEMPLATE=template.yaml            the SAM template to deploy
 #   LOCALCLOUD_PARAMETERS=localcloud/parameters.json   its parameter values
+#   LOCALCLOUD_STATE_DIR=.localcloud    state, logs and pid files (a second local cloud needs its own
+#                                   and its own ports)
+#   LOCALCLOUD_WITHOUT_STATEMENTS="Sid ..."  deploy the template without these IAM policy
+#                                   statements (the proof that enforcement catches a missing one)
 #   LOCALCLOUD_ASYNC_RETRY_DELAYS_MS=1000,2000   waits before Lambda's asynchronous retries
 #                                   (AWS: about 60000,120000)
 #   LOCALCLOUD_SKIP_BUILD=1         do not run cargo build first
@@ -35,7 +39,8 @@ MOTO_PORT_="${LOCALCLOUD_MOTO_PORT:-4567}"
 EMULATOR_PORT="${LOCALCLOUD_EMULATOR_PORT:-4568}"
 WAIT_SECS="${LOCALCLOUD_WAIT_SECS:-180}"
 
-STATE="$ROOT/.localcloud"
+STATE="${LOCALCLOUD_STATE_DIR:-$ROOT/.localcloud}"
+SHOWN_STATE="${STATE#"$ROOT"/}"
 VENV="$ROOT/.venv"
 TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 BIN="$TARGET_DIR/debug"
@@ -147,7 +152,7 @@ start() {
     local pgid
     pgid="$(ps -o pgid= -p "$pid" 2>/dev/null | tr -d ' ' || true)"
     printf '%s %s %s\n' "$pid" "${pgid:-$pid}" "$marker" >"$(pid_file "$name")"
-    note "$name started (pid $pid, log .localcloud/$name.log)"
+    note "$name started (pid $pid, log $SHOWN_STATE/$name.log)"
 }
 
 # stop NAME: TERM to the whole process group, KILL after 10 s.
@@ -183,7 +188,7 @@ fail_up() {
     local message="$1" name="${2:-}"
     printf '\nERROR: %s\n' "$message" >&2
     if [[ -n "$name" && -f "$(log_file "$name")" ]]; then
-        printf -- '--- last lines of .localcloud/%s.log:\n' "$name" >&2
+        printf -- '--- last lines of %s/%s.log:\n' "$SHOWN_STATE" "$name" >&2
         tail -n 40 "$(log_file "$name")" >&2
         printf -- '---\n' >&2
     fi
@@ -254,9 +259,11 @@ cmd_up() {
     build
     [[ -x "$BIN/localcloud" ]] || fail_up "$BIN/localcloud not built" ""
 
-    say "expand $TEMPLATE (SAM translator) -> .localcloud/template.json"
+    say "expand $TEMPLATE (SAM translator) -> $SHOWN_STATE/template.json"
+    local without=() sid
+    for sid in ${LOCALCLOUD_WITHOUT_STATEMENTS:-}; do without+=(--without-statement "$sid"); done
     "$VENV/bin/python" scripts/lib/expand_template.py --template "$TEMPLATE" --params "$PARAMETERS" \
-        --out "$EXPANDED" || fail_up "the SAM translator refused $TEMPLATE" ""
+        "${without[@]}" --out "$EXPANDED" || fail_up "the SAM translator refused $TEMPLATE" ""
 
     export AWS_ENDPOINT_URL="$FRONTDOOR_URL" AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
     unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_PROFILE
@@ -288,7 +295,7 @@ cmd_up() {
         "$BIN/mlpipe-emulator" --listen "$HOST:$EMULATOR_PORT" --iam-principals "$PRINCIPALS" "${fixtures[@]}"
     wait_http emulator "$EMULATOR_URL/"
 
-    say "deploy .localcloud/template.json ($PARAMETERS) -> .localcloud/stack.json"
+    say "deploy $SHOWN_STATE/template.json ($PARAMETERS) -> $SHOWN_STATE/stack.json"
     if ! "$BIN/localcloud" deploy --template "$EXPANDED" --parameters "$PARAMETERS" --out "$STACK" \
         --secret-value "GenesysCredentialsSecret=$GENESYS_SECRET" 2>&1 | tee "$STATE/deploy.log" | sed 's/^/    /'; then
         fail_up "deploy failed" deploy
@@ -303,10 +310,10 @@ cmd_up() {
 
     say "local cloud is up"
     note "AWS endpoint   $FRONTDOOR_URL   (source <(scripts/localcloud.sh env))"
-    note "stack          .localcloud/stack.json (outputs, physical ids, functions, routes)"
+    note "stack          $SHOWN_STATE/stack.json (outputs, physical ids, functions, routes)"
     note "moto           $MOTO_URL"
     note "emulator       $EMULATOR_URL"
-    note "logs           .localcloud/*.log ; stop with scripts/localcloud.sh down"
+    note "logs           $SHOWN_STATE/*.log ; stop with scripts/localcloud.sh down"
 }
 
 cmd_down() {

@@ -9,11 +9,15 @@
 #   fmt          cargo fmt --all --check
 #   clippy       cargo clippy --workspace --all-targets -- -D warnings
 #   unit         cargo test --workspace --exclude integration-tests (unit, handler, CLI tests)
-#   lint         scripts/lint.sh (sam validate --lint, cfn-lint, asl-validator)
-#   it-build     cargo test -p integration-tests --no-run, and the mlpipe binary the CLI backfill
-#                test runs (before the local cloud starts)
-#   localcloud   scripts/localcloud.sh down + up (fresh processes run the code just built)
+#   lint         scripts/lint.sh (sam validate --lint, cfn-lint on template.yaml and on the
+#                template expanded by the SAM translator, checkov, asl-validator)
+#   it-build     one workspace build of every binary (functions, local cloud, emulator, mlpipe)
+#                and the integration tests, before the local cloud starts
+#   localcloud   scripts/localcloud.sh down + up: template.yaml expanded and deployed into moto
+#                with IAM enforced, each function under its own role
 #   integration  cargo test -p integration-tests, with `scripts/localcloud.sh env`
+#   iam          a second local cloud deployed from template.yaml without three policy
+#                statements; the pipelines fail with AccessDenied (tests/tests/iam_enforced.rs)
 #
 # Environment:
 #   TEST_SKIP="clippy lint"     stages to skip (names as above)
@@ -124,10 +128,32 @@ trap 'failed=1; results+=("interrupted FAIL 0"); exit 130' INT TERM
 # ------------------------------------------------------------------------------ stages
 localcloud_up() {
     # A stack left running (by a developer, or an earlier run) would keep serving the code it
-    # started with: start from fresh processes.
+    # started with: start from fresh processes. it-build built every binary.
     echo "scripts/localcloud.sh down && scripts/localcloud.sh up"
     scripts/localcloud.sh down
-    scripts/localcloud.sh up
+    LOCALCLOUD_SKIP_BUILD=1 scripts/localcloud.sh up
+}
+
+# The statements the iam stage deploys the stack without (one per enforcement point: moto's S3,
+# the emulator's Personalize, the front door's Lambda); tests/tests/iam_enforced.rs.
+IAM_PROOF_WITHOUT="WriteRawTranscripts PutEventsOnTheTracker InvokeThePipelineFunctions"
+IAM_PROOF_ENV=(LOCALCLOUD_STATE_DIR="$ROOT/.localcloud/iam-proof" LOCALCLOUD_PORT=4576
+    LOCALCLOUD_MOTO_PORT=4577 LOCALCLOUD_EMULATOR_PORT=4578)
+
+iam_proof() {
+    echo "a local cloud without: $IAM_PROOF_WITHOUT"
+    env "${IAM_PROOF_ENV[@]}" scripts/localcloud.sh down
+    env "${IAM_PROOF_ENV[@]}" LOCALCLOUD_SKIP_BUILD=1 LOCALCLOUD_WITHOUT_STATEMENTS="$IAM_PROOF_WITHOUT" \
+        scripts/localcloud.sh up
+    local rc=0
+    (
+        # shellcheck disable=SC1090
+        source <(env "${IAM_PROOF_ENV[@]}" scripts/localcloud.sh env)
+        export RUST_LIB_BACKTRACE=0
+        cargo test -p integration-tests --test iam_enforced -- --ignored
+    ) || rc=$?
+    env "${IAM_PROOF_ENV[@]}" scripts/localcloud.sh down
+    return "$rc"
 }
 
 integration() {
@@ -145,8 +171,8 @@ stage clippy cargo clippy --workspace --all-targets -- -D warnings
 stage unit cargo test --workspace --exclude integration-tests
 stage lint bash scripts/lint.sh
 it_build() {
+    cargo build --workspace --bins
     cargo test -p integration-tests --no-run
-    cargo build -p mlpipe --bin mlpipe
 }
 stage it-build it_build
 
@@ -164,5 +190,10 @@ else
     else
         skip integration "the local cloud did not come up"
         failed=1
+    fi
+    if [[ "$TEST_SKIP" == *" iam "* ]]; then
+        skip iam "TEST_SKIP"
+    else
+        stage iam iam_proof
     fi
 fi

@@ -458,19 +458,19 @@ async fn resign_for_state_machine(
 
 // ------------------------------------------------------------------------------------- Lambda
 
-/// Whether the caller may invoke `function_arn`; the answer to send when it may not.
-fn authorize_invoke(
+/// The answer to send when the caller may not invoke `function_arn` (`None`: it may).
+fn denied_invoke(
     service: &LambdaService,
     caller: &Caller,
     function_arn: &str,
     request_id: &str,
-) -> Result<(), Response> {
+) -> Option<Response> {
     let action = "lambda:InvokeFunction";
     let (arn, policies) = match caller {
-        Caller::Service => return Ok(()),
+        Caller::Service => return None,
         Caller::StepFunctions => {
             let Some(machine) = service.stack.state_machines.first() else {
-                return Err(aws_error(
+                return Some(aws_error(
                     StatusCode::FORBIDDEN,
                     "AccessDeniedException",
                     "no state machine in the stack",
@@ -486,10 +486,10 @@ fn authorize_invoke(
             (machine.role_arn.clone(), policies)
         }
         Caller::Key(key) => match service.sessions.principal(key) {
-            Some((_, true, _)) => return Ok(()),
+            Some((_, true, _)) => return None,
             Some((arn, false, policies)) => (arn, policies),
             None => {
-                return Err(aws_error(
+                return Some(aws_error(
                     StatusCode::FORBIDDEN,
                     "UnrecognizedClientException",
                     "The security token included in the request is invalid.",
@@ -498,7 +498,7 @@ fn authorize_invoke(
             }
         },
         Caller::Anonymous => {
-            return Err(aws_error(
+            return Some(aws_error(
                 StatusCode::FORBIDDEN,
                 "MissingAuthenticationTokenException",
                 "Missing Authentication Token",
@@ -507,10 +507,10 @@ fn authorize_invoke(
         }
     };
     if mlpipe_emulator::iam::evaluate(&policies, action, function_arn).is_allowed() {
-        return Ok(());
+        return None;
     }
     tracing::warn!(principal = %arn, action, resource = function_arn, "access denied");
-    Err(aws_error(
+    Some(aws_error(
         StatusCode::FORBIDDEN,
         "AccessDeniedException",
         &format!("User: {arn} is not authorized to perform: {action} on resource: {function_arn} because no identity-based policy allows the {action} action"),
@@ -546,7 +546,7 @@ async fn invoke(
             &request_id,
         );
     };
-    if let Err(denied) = authorize_invoke(&service, &caller(headers), &spec.arn, &request_id) {
+    if let Some(denied) = denied_invoke(&service, &caller(headers), &spec.arn, &request_id) {
         return denied;
     }
     let invocation_type = headers

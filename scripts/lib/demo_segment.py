@@ -18,20 +18,21 @@ import urllib.parse
 import urllib.request
 
 import boto3
+from botocore.config import Config
 
-ENDPOINT = os.environ["AWS_ENDPOINT_URL"]
 EMULATOR = os.environ.get("LOCALCLOUD_EMULATOR_URL", "http://127.0.0.1:4568")
 SHOPPER = f"demo-shopper-{int(time.time())}"
+# Names come from the deployed stack, as they would from `aws cloudformation describe-stacks`.
+STACK = json.load(open(os.environ["LOCALCLOUD_STACK_FILE"]))
+FORWARDER = STACK["resources"]["SegmentPersonalizeForwarder"]["physicalId"]
+RECOMMENDATIONS = STACK["resources"]["Recommendations"]["physicalId"]
+LAMBDA = boto3.client("lambda", config=Config(read_timeout=60, retries={"max_attempts": 1}))
 
 
 def invoke(function, payload):
-    req = urllib.request.Request(
-        f"{ENDPOINT}/2015-03-31/functions/{function}/invocations",
-        data=json.dumps(payload).encode(), method="POST")
-    with urllib.request.urlopen(req, timeout=60) as r:
-        error = r.headers.get("X-Amz-Function-Error")
-        body = json.load(r)
-    if error:
+    answer = LAMBDA.invoke(FunctionName=function, Payload=json.dumps(payload).encode())
+    body = json.load(answer["Payload"])
+    if answer.get("FunctionError"):
         raise SystemExit(f"{function} failed: {body}")
     return body
 
@@ -44,7 +45,7 @@ def recommendations(user, query):
     event["pathParameters"] = {"userId": user}
     event["queryStringParameters"] = query
     event["rawQueryString"] = urllib.parse.urlencode(query)
-    answer = invoke("recommendations", event)
+    answer = invoke(RECOMMENDATIONS, event)
     body = json.loads(answer["body"])
     items = [i["itemId"] for i in body.get("itemList", [])]
     print(f"    GET {path}?{event['rawQueryString']}: HTTP {answer['statusCode']}, "
@@ -59,13 +60,13 @@ recommendations(SHOPPER, {"numResults": "5"})
 
 print("  Segment's Lambda destination: the sample messages of events/segment")
 for path in sorted(glob.glob("events/segment/segment_*.json")):
-    out = invoke("segment-personalize-forwarder", json.load(open(path)))
+    out = invoke(FORWARDER, json.load(open(path)))
     detail = out.get("reason") or out.get("error") or f"{out.get('events', 0)} event(s), {out.get('users', 0)} user(s)"
     print(f"    {os.path.basename(path):<48} {out['status']}: {detail}")
 
 print("  SQS: 12 product views of 4 shoppers in two batches")
 sqs = boto3.client("sqs")
-queue = sqs.get_queue_url(QueueName="segment-events")["QueueUrl"]
+queue = STACK["outputs"]["SegmentEventsQueueUrl"]
 views = []
 for n, (shopper, product) in enumerate([(s, p) for s in range(4) for p in ("sku-lamp", "sku-desk", "sku-chair")]):
     views.append({

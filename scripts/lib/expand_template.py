@@ -17,6 +17,8 @@ with the parameter values used written beside it under `"LocalParameterValues"` 
 `--with-values` is given (cfn-lint reads the plain template).
 
 --params FILE is a JSON object of parameter values; --param K=V adds or overrides one.
+--without-statement SID (repeatable) removes the IAM policy statement with that Sid from every
+resource's policies first: the local cloud's proof that a missing permission fails as on AWS.
 """
 
 import argparse
@@ -57,6 +59,29 @@ def rewrite_locations(template):
         globals_function["CodeUri"] = ARTIFACTS + "code"
 
 
+def remove_statements(template, sids):
+    """Removes the policy statements whose Sid is in `sids`; fails on a Sid that is not there."""
+    found = set()
+
+    def walk(node):
+        if isinstance(node, dict):
+            statements = node.get("Statement")
+            if isinstance(statements, list):
+                kept = [st for st in statements if not (isinstance(st, dict) and st.get("Sid") in sids)]
+                found.update(st.get("Sid") for st in statements if isinstance(st, dict) and st.get("Sid") in sids)
+                node["Statement"] = kept
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(template.get("Resources", {}))
+    missing = sorted(set(sids) - found)
+    if missing:
+        raise SystemExit(f"expand_template: no policy statement with Sid {', '.join(missing)}")
+
+
 def expand(template, params):
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
     from samtranslator.translator.transform import transform
@@ -71,6 +96,7 @@ def main():
     parser.add_argument("--template", default="template.yaml")
     parser.add_argument("--params", help="JSON object of parameter values")
     parser.add_argument("--param", action="append", default=[], help="K=V, repeatable")
+    parser.add_argument("--without-statement", action="append", default=[], metavar="SID", help="remove the policy statement with this Sid")
     parser.add_argument("--with-values", action="store_true", help="write the values used under LocalParameterValues")
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
@@ -86,6 +112,8 @@ def main():
         params[key] = value
 
     template = load_yaml(args.template)
+    if args.without_statement:
+        remove_statements(template, set(args.without_statement))
     unknown = sorted(set(params) - set(template.get("Parameters", {})))
     if unknown:
         print(f"expand_template: unknown parameter(s): {', '.join(unknown)}", file=sys.stderr)

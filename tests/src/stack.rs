@@ -97,6 +97,21 @@ impl Stack {
             .unwrap_or_else(|| panic!("the topic {topic_logical_id} has no inbox"))
     }
 
+    /// Whether some role of the stack has a policy statement with this Sid.
+    pub fn has_statement(&self, sid: &str) -> bool {
+        fn walk(v: &Value, sid: &str) -> bool {
+            match v {
+                Value::Object(m) => {
+                    m.get("Sid").and_then(Value::as_str) == Some(sid)
+                        || m.values().any(|v| walk(v, sid))
+                }
+                Value::Array(a) => a.iter().any(|v| walk(v, sid)),
+                _ => false,
+            }
+        }
+        walk(&self.json["roles"], sid)
+    }
+
     /// Every output, for messages.
     pub fn outputs(&self) -> BTreeMap<String, String> {
         serde_json::from_value(self.json["outputs"].clone()).unwrap_or_default()

@@ -8,7 +8,8 @@
 //!   "reason"}` or `{"status": "rejected", "error"}`. A message Personalize can never accept is
 //!   *rejected* without an error (Segment would retry it forever): logged without its properties
 //!   and counted (`MessagesInvalid`). Throttling, 5xx and time-outs fail the invocation as
-//!   `Retryable`, so Segment retries. The Personalize client gives up after
+//!   `Retryable`, so Segment retries; a permission or configuration error (AccessDenied, an
+//!   unknown tracker) fails it as `Misconfigured`, naming the error. The Personalize client gives up after
 //!   `PERSONALIZE_TIMEOUT_MS` (default 4000) in all, inside Segment's 5-second limit.
 //! * **SQS** (an event source mapping with `ReportBatchItemFailures`): a batch of messages, one
 //!   per record body. Invalid messages go to `DEAD_LETTER_QUEUE_URL` unchanged with the reason in
@@ -121,6 +122,9 @@ pub struct Forwarder<S, D> {
 struct Results {
     /// Retryable failures: reported to SQS.
     failed: BTreeSet<usize>,
+    /// The first failure that was the stack's configuration (e.g. AccessDenied), not
+    /// Personalize's availability: the invocation then fails as `Misconfigured`, naming it.
+    misconfigured: Option<String>,
     /// Permanent failures, with the reason.
     rejected: Vec<(usize, String)>,
     events: usize,
@@ -297,6 +301,12 @@ fn classify(results: &mut Results, messages: &[usize], what: &str, e: PipelineEr
                     .push((*m, format!("{what} rejected by Personalize: {}", e.message)));
             }
         }
+        ErrorKind::Misconfigured => {
+            results
+                .misconfigured
+                .get_or_insert_with(|| format!("{what}: {}", e.message));
+            results.failed.extend(messages.iter().copied());
+        }
         _ => results.failed.extend(messages.iter().copied()),
     }
 }
@@ -324,10 +334,16 @@ fn record(metrics: &mut Metrics, results: &Results, invalid: usize) {
 }
 
 fn results_error(results: &Results) -> PipelineError {
-    PipelineError::retryable(format!(
-        "{} message(s) not forwarded: Personalize did not answer or was throttled (see the log)",
-        results.failed.len()
-    ))
+    match &results.misconfigured {
+        Some(error) => PipelineError::misconfigured(format!(
+            "{} message(s) not forwarded: {error}",
+            results.failed.len()
+        )),
+        None => PipelineError::retryable(format!(
+            "{} message(s) not forwarded: Personalize did not answer or was throttled (see the log)",
+            results.failed.len()
+        )),
+    }
 }
 
 /// Does the event look like an SQS event source mapping's?

@@ -252,6 +252,21 @@ async fn throttling_fails_the_invocation_as_retryable_so_segment_retries() {
     assert_eq!(err.kind, ErrorKind::Retryable);
 }
 
+/// Found by the local cloud's IAM enforcement: without personalize:PutEvents the invocation
+/// said "Personalize did not answer or was throttled".
+#[tokio::test]
+async fn access_denied_fails_the_invocation_as_misconfigured_naming_it() {
+    let sink = Recorder {
+        fail_session: Some(("anon-6".into(), ErrorKind::Misconfigured)),
+        ..Default::default()
+    };
+    let f = forwarder(sink, None);
+    let err = f.handle(track("msg-6", "anon-6", "p")).await.unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Misconfigured);
+    assert!(err.message.contains("PutEvents: "), "{}", err.message);
+    assert!(!err.message.contains("throttled"), "{}", err.message);
+}
+
 #[tokio::test]
 async fn personalize_refusing_a_request_is_a_rejection_not_a_retry() {
     let sink = Recorder {
