@@ -6,8 +6,9 @@
 #   scripts/demo.sh --down   takes it down at the end
 #
 # 1. scripts/setup.sh (tools; idempotent)
-# 2. cargo build --workspace --bins: the functions, the local cloud, the emulator, the mlpipe
-#    CLI and the demo driver (integration-tests' demo-genesys)
+# 2. scripts/localcloud.sh build: the functions, the local cloud, the emulator, the mlpipe CLI
+#    and the demo driver (integration-tests' demo-genesys), and the tests (the same build as
+#    scripts/test.sh's)
 # 3. scripts/localcloud.sh up: template.yaml expanded and deployed into moto (IAM enforced), the
 #    front door running each function under its own role, the emulator, the relay
 # 4. one SESSION_ENDED event per sample of events/genesys/transcripts (01-04) on the Genesys
@@ -54,7 +55,7 @@ say "1/8 setup"
 bash scripts/setup.sh
 
 say "2/8 build (one workspace build: functions, local cloud, emulator, mlpipe CLI, demo driver)"
-cargo build --workspace --bins
+scripts/localcloud.sh build
 
 say "3/8 local cloud"
 LOCALCLOUD_SKIP_BUILD=1 scripts/localcloud.sh up

@@ -6,6 +6,7 @@
 # relay runs. Everything listens on 127.0.0.1; state, logs and pid files go to .localcloud/.
 #
 #   scripts/localcloud.sh up       build, expand and deploy template.yaml, start everything
+#   scripts/localcloud.sh build    only the build `up` makes (every binary, and the tests)
 #   scripts/localcloud.sh down     stop everything `up` started (whole process groups)
 #   scripts/localcloud.sh restart  down, then up
 #   scripts/localcloud.sh status   what runs, and whether it answers
@@ -236,14 +237,19 @@ wait_log() {
 }
 
 # ----------------------------------------------------------------------------------- build
-# One workspace build of every binary: the functions, the local cloud, the emulator, the CLI.
+# One workspace build of every binary (the functions, the local cloud, the emulator, the CLI,
+# the demo driver) and of the tests: with the tests, cargo resolves the features as the test
+# suite does, so scripts/test.sh and the demo share one set of artifacts instead of compiling
+# the AWS SDK twice.
+BUILD=(cargo build --workspace --bins --tests)
+
 build() {
     if [[ "${LOCALCLOUD_SKIP_BUILD:-0}" == 1 ]]; then
         say "build skipped (LOCALCLOUD_SKIP_BUILD=1)"
         return 0
     fi
-    say "cargo build --workspace --bins"
-    cargo build --workspace --bins || fail_up "cargo build --workspace --bins failed" ""
+    say "${BUILD[*]}"
+    "${BUILD[@]}" || fail_up "${BUILD[*]} failed" ""
 }
 
 # ------------------------------------------------------------------------------- commands
@@ -358,6 +364,10 @@ cmd_logs() {
 
 case "${1:-}" in
     up) cmd_up ;;
+    build)
+        LOCALCLOUD_SKIP_BUILD=0
+        build
+        ;;
     down) cmd_down ;;
     restart)
         cmd_down

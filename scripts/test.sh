@@ -11,11 +11,11 @@
 #   unit         cargo test --workspace --exclude integration-tests (unit, handler, CLI tests)
 #   lint         scripts/lint.sh (sam validate --lint, cfn-lint on template.yaml and on the
 #                template expanded by the SAM translator, checkov, asl-validator)
-#   it-build     one workspace build of every binary (functions, local cloud, emulator, mlpipe)
-#                and the integration tests, before the local cloud starts
+#   it-build     scripts/localcloud.sh build: one workspace build of every binary (functions,
+#                local cloud, emulator, mlpipe) and of the tests, before the local cloud starts
 #   localcloud   scripts/localcloud.sh down + up: template.yaml expanded and deployed into moto
 #                with IAM enforced, each function under its own role
-#   integration  cargo test -p integration-tests, with `scripts/localcloud.sh env`
+#   integration  the integration tests (tests/tests/*.rs), with `scripts/localcloud.sh env`
 #   iam          a second local cloud deployed from template.yaml without three policy
 #                statements; the pipelines fail with AccessDenied (tests/tests/iam_enforced.rs)
 #
@@ -150,7 +150,7 @@ iam_proof() {
         # shellcheck disable=SC1090
         source <(env "${IAM_PROOF_ENV[@]}" scripts/localcloud.sh env)
         export RUST_LIB_BACKTRACE=0
-        cargo test -p integration-tests --test iam_enforced -- --ignored
+        cargo test --workspace --test iam_enforced -- --ignored
     ) || rc=$?
     env "${IAM_PROOF_ENV[@]}" scripts/localcloud.sh down
     return "$rc"
@@ -161,8 +161,10 @@ integration() {
     source <(scripts/localcloud.sh env)
     # Test failures are anyhow errors: their message says what happened; no library backtraces.
     export RUST_LIB_BACKTRACE=0
-    echo "AWS_ENDPOINT_URL=$AWS_ENDPOINT_URL cargo test -p integration-tests --no-fail-fast -- --test-threads $TEST_THREADS"
-    cargo test -p integration-tests --no-fail-fast -- --test-threads "$TEST_THREADS"
+    local targets
+    read -ra targets <<<"$(integration_targets)"
+    echo "AWS_ENDPOINT_URL=$AWS_ENDPOINT_URL cargo test --workspace ${targets[*]} --no-fail-fast -- --test-threads $TEST_THREADS"
+    cargo test --workspace "${targets[@]}" --no-fail-fast -- --test-threads "$TEST_THREADS"
 }
 
 stage setup bash scripts/setup.sh
@@ -171,8 +173,14 @@ stage clippy cargo clippy --workspace --all-targets -- -D warnings
 stage unit cargo test --workspace --exclude integration-tests
 stage lint bash scripts/lint.sh
 it_build() {
-    cargo build --workspace --bins
-    cargo test -p integration-tests --no-run
+    scripts/localcloud.sh build
+}
+
+# `--workspace` with the test targets named, not `-p integration-tests`: cargo then resolves the
+# features as in the build above and compiles nothing again.
+integration_targets() {
+    local f
+    for f in tests/tests/*.rs; do printf -- '--test %s ' "$(basename "$f" .rs)"; done
 }
 stage it-build it_build
 

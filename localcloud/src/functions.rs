@@ -57,9 +57,6 @@
 //! [`Functions::shutdown`] (and dropping [`Functions`]) kills every instance; the child
 //! processes are also spawned with `kill_on_drop`.
 
-// The front door wires this module in next; until then nothing outside the tests calls it.
-#![allow(dead_code)]
-
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::io::Write as _;
@@ -127,9 +124,11 @@ pub trait InstanceEnv: Send + Sync + 'static {
 }
 
 /// No per-instance environment: the function runs with [`FunctionSpec::env`] alone.
+#[cfg(test)]
 #[derive(Debug, Clone, Copy, Default)]
 pub struct NoInstanceEnv;
 
+#[cfg(test)]
 impl InstanceEnv for NoInstanceEnv {
     async fn instance_env(&self, _spec: &FunctionSpec) -> anyhow::Result<BTreeMap<String, String>> {
         Ok(BTreeMap::new())
@@ -150,11 +149,6 @@ impl LogSink {
             .append(true)
             .open(path)?;
         Ok(Self::writer(file))
-    }
-
-    /// The process's standard error.
-    pub fn stderr() -> Self {
-        Self::writer(std::io::stderr())
     }
 
     pub fn writer(out: impl std::io::Write + Send + 'static) -> Self {
@@ -251,6 +245,7 @@ impl<E: InstanceEnv> Functions<E> {
     }
 
     /// The names of the functions served.
+    #[cfg(test)]
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.functions.keys().map(String::as_str)
     }
@@ -262,6 +257,7 @@ impl<E: InstanceEnv> Functions<E> {
 
     /// A synchronous invocation of `name` under a new request id.
     /// `client_context` is the `X-Amz-Client-Context` header as sent: base64 of a JSON object.
+    #[cfg(test)]
     pub async fn invoke(
         &self,
         name: &str,
