@@ -3,7 +3,7 @@
 # only checks versions and returns in seconds. Needs python3 (with venv + pip), node/npm and
 # rustup/cargo; reaches only PyPI and the npm registry.
 #
-#   .venv/   moto[server] (local AWS), cargo-lambda + ziglang (Lambda builds, `cargo lambda watch`),
+#   .venv/   moto[server] (local AWS), cargo-lambda + ziglang (Lambda builds: sam build),
 #            aws-sam-cli, cfn-lint (template lint/build), boto3 (scripting against moto)
 #   .tools/  asl-validator (npm; Step Functions definitions)
 #   .tools/checkov/  checkov (template security checks) in a virtualenv of its own: its

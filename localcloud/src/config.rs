@@ -151,7 +151,7 @@ pub struct SubscriptionSpec {
 
 /// A Step Functions state machine from an ASL file, with `${Name}` placeholders filled from
 /// `substitutions` as CloudFormation's `DefinitionSubstitutions` does. `definitionFile` is
-/// relative to the directory of `resources.json`.
+/// relative to the repository root (the key of the expanded template's `DefinitionS3Location`).
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct StateMachineSpec {
@@ -231,7 +231,7 @@ pub struct Route {
     pub name: Option<String>,
     /// The queue to drain.
     pub queue: String,
-    /// The function to invoke (name as served by `cargo lambda watch`).
+    /// The function to invoke (its physical name in the stack).
     pub function: String,
     #[serde(default)]
     pub mode: Mode,

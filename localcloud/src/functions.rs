@@ -1293,7 +1293,7 @@ impl Lifecycle {
                         timeout.as_secs_f64()
                     ));
                     self.report(&running, Some("timeout"));
-                    unhandled(lambda::timeout_error_body(Some(timeout)))
+                    unhandled(lambda::timeout_error_body(timeout))
                 }
                 End::Shutdown => {
                     self.report(&running, Some("error"));
@@ -1315,7 +1315,7 @@ impl Lifecycle {
             } else {
                 let id = &job.request.request_id;
                 Reply::Done(match end {
-                    End::Timeout => unhandled(lambda::timeout_error_body(Some(timeout))),
+                    End::Timeout => unhandled(lambda::timeout_error_body(timeout)),
                     End::Exited(_) => exit_error(id, status),
                     End::InitError(body) => unhandled(body),
                     End::Shutdown => shutting_down(),

@@ -1,17 +1,10 @@
 //! The Lambda Invoke API as seen from outside a function: names and ARNs, the wire contract of
 //! `POST /2015-03-31/functions/{FunctionName}/invocations`, and a small HTTP client for it.
 //!
-//! Two servers speak this path locally and they disagree on errors:
-//! - AWS Lambda (and our front door, which mirrors it) answers a function error with
-//!   `200 OK`, header `X-Amz-Function-Error: Unhandled` and the error document as the body;
-//!   an unknown function with `404` and `x-amzn-ErrorType: ResourceNotFoundException`.
-//! - `cargo lambda watch` answers a function error (returned `Err`, or a panic) with
-//!   `500` and `{"errorType":..,"errorMessage":..}`, a function that outlives its `--timeout`
-//!   with `408` and an empty body, and an unknown function with `404`
-//!   `{"title":"Missing function","detail":..}`. A function process that exits mid-invoke
-//!   gets no answer at all until the timeout.
-//!
-//! [`interpret`] reads either dialect into one [`Outcome`].
+//! AWS Lambda (and our front door, which mirrors it) answers a function error with `200 OK`,
+//! header `X-Amz-Function-Error: Unhandled` and the error document as the body, and an unknown
+//! function with `404` and `x-amzn-ErrorType: ResourceNotFoundException`. [`interpret`] reads
+//! an answer into one [`Outcome`].
 
 use std::time::Duration;
 
@@ -105,19 +98,15 @@ impl Outcome {
     }
 }
 
-/// The error document Lambda reports when a function overruns its timeout
-/// (`None`: the timeout of `cargo lambda watch --timeout`, whose value we do not know).
-pub fn timeout_error_body(timeout: Option<Duration>) -> Bytes {
-    let message = match timeout {
-        Some(t) => format!("Task timed out after {:.2} seconds", t.as_secs_f64()),
-        None => "Task timed out (cargo lambda watch --timeout)".to_owned(),
-    };
+/// The error document Lambda reports when a function overruns its timeout.
+pub fn timeout_error_body(timeout: Duration) -> Bytes {
+    let message = format!("Task timed out after {:.2} seconds", timeout.as_secs_f64());
     Bytes::from(
         serde_json::json!({ "errorType": "Sandbox.Timedout", "errorMessage": message }).to_string(),
     )
 }
 
-/// Reads an Invoke response from AWS Lambda (or the front door) or from `cargo lambda watch`.
+/// Reads an Invoke response of AWS Lambda (or the front door).
 pub fn interpret(status: StatusCode, headers: &HeaderMap, body: Bytes) -> Outcome {
     if let Some(kind) = headers.get(FUNCTION_ERROR_HEADER) {
         let kind = kind.to_str().unwrap_or("Unhandled").to_owned();
@@ -126,14 +115,6 @@ pub fn interpret(status: StatusCode, headers: &HeaderMap, body: Bytes) -> Outcom
     match status.as_u16() {
         200..=299 => Outcome::Success(body),
         404 => Outcome::NotFound(String::from_utf8_lossy(&body).into_owned()),
-        408 => Outcome::FunctionError {
-            kind: "Unhandled".into(),
-            body: timeout_error_body(None),
-        },
-        500 if looks_like_error_document(&body) => Outcome::FunctionError {
-            kind: "Unhandled".into(),
-            body,
-        },
         _ => Outcome::SystemError(format!(
             "HTTP {status}: {}",
             String::from_utf8_lossy(&body)
@@ -144,15 +125,7 @@ pub fn interpret(status: StatusCode, headers: &HeaderMap, body: Bytes) -> Outcom
     }
 }
 
-/// `{"errorType":..}` or `{"errorMessage":..}`: what a Lambda runtime reports for a failure.
-fn looks_like_error_document(body: &[u8]) -> bool {
-    serde_json::from_slice::<serde_json::Value>(body)
-        .ok()
-        .and_then(|v| v.as_object().cloned())
-        .is_some_and(|o| o.contains_key("errorType") || o.contains_key("errorMessage"))
-}
-
-/// Calls the Invoke API of one endpoint (the front door, or `cargo lambda watch` itself).
+/// Calls the Invoke API of one endpoint (the front door).
 #[derive(Clone)]
 pub struct LambdaClient {
     http: reqwest::Client,
@@ -209,7 +182,7 @@ impl LambdaClient {
             }
             Err(e) if e.is_timeout() => Outcome::FunctionError {
                 kind: "Unhandled".into(),
-                body: timeout_error_body(Some(self.timeout)),
+                body: timeout_error_body(self.timeout),
             },
             Err(e) => Outcome::SystemError(format!("{e}")),
         }
@@ -260,36 +233,25 @@ mod tests {
     }
 
     #[test]
-    fn watch_dialect() {
+    fn answers() {
         let none = HeaderMap::new();
         assert_eq!(
-            interpret(StatusCode::OK, &none, Bytes::from("{}"),),
+            interpret(StatusCode::OK, &none, Bytes::from("{}")),
             Outcome::Success(Bytes::from("{}"))
         );
-        let err = Bytes::from(r#"{"errorType":"X","errorMessage":"boom"}"#);
-        let out = interpret(StatusCode::INTERNAL_SERVER_ERROR, &none, err.clone());
-        assert_eq!(
-            out,
-            Outcome::FunctionError {
-                kind: "Unhandled".into(),
-                body: err
-            }
-        );
-        assert_eq!(out.error_type().as_deref(), Some("X"));
-        let timed_out = interpret(StatusCode::REQUEST_TIMEOUT, &none, Bytes::new());
-        assert_eq!(timed_out.error_type().as_deref(), Some("Sandbox.Timedout"));
         assert!(matches!(
-            interpret(StatusCode::NOT_FOUND, &none, Bytes::new(),),
+            interpret(StatusCode::NOT_FOUND, &none, Bytes::new()),
             Outcome::NotFound(_)
         ));
         assert!(matches!(
-            interpret(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                &none,
-                Bytes::from("oops"),
-            ),
+            interpret(StatusCode::BAD_GATEWAY, &none, Bytes::from("oops")),
             Outcome::SystemError(_)
         ));
+        let timed_out = Outcome::FunctionError {
+            kind: "Unhandled".into(),
+            body: timeout_error_body(Duration::from_millis(1500)),
+        };
+        assert_eq!(timed_out.error_type().as_deref(), Some("Sandbox.Timedout"));
     }
 
     #[test]

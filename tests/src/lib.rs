@@ -1,6 +1,7 @@
 //! Helpers for the end-to-end tests and demos that run against the local cloud
 //! (`scripts/localcloud.sh up`: moto + front door on 127.0.0.1:4566, the event relay, the
-//! emulator on 4568 and the functions under `cargo lambda watch`).
+//! emulator on 4568 and the functions run by the front door), deployed from template.yaml; every
+//! name comes from the deployed stack ([`stack`]).
 //!
 //! * [`LocalCloud`]: connects (and says clearly how to start the local cloud when it is not
 //!   there), holds the SDK clients and an HTTP client for the emulator.

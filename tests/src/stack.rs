@@ -97,6 +97,15 @@ impl Stack {
             .unwrap_or_else(|| panic!("the topic {topic_logical_id} has no inbox"))
     }
 
+    /// A variable of a function's own environment (its template `Environment`).
+    pub fn function_environment(&self, function_logical_id: &str, name: &str) -> Option<&str> {
+        self.json["functions"]
+            .as_array()?
+            .iter()
+            .find(|f| f["logicalId"] == function_logical_id)?["environment"][name]
+            .as_str()
+    }
+
     /// Whether some role of the stack has a policy statement with this Sid.
     pub fn has_statement(&self, sid: &str) -> bool {
         fn walk(v: &Value, sid: &str) -> bool {

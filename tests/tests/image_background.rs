@@ -196,10 +196,15 @@ async fn bedrock_throttling_is_retried_until_the_image_succeeds() -> Result<()> 
     let before = p.bedrock_requests().await?["log"]
         .as_array()
         .map_or(0, Vec::len);
-    // The function's SDK retry makes 2 attempts per invocation (BEDROCK_MAX_ATTEMPTS in
-    // localcloud/functions.env): 3 throttled calls can only pass through the state machine's
+    // The function's SDK retry makes BEDROCK_MAX_ATTEMPTS attempts per invocation (the
+    // template's value): one throttled call more can only pass through the state machine's
     // Retry on `Retryable`.
-    p.throttle_bedrock(3).await?;
+    let attempts: u32 = integration_tests::stack()
+        .function_environment("GenerateBackground", "BEDROCK_MAX_ATTEMPTS")
+        .context("GenerateBackground has no BEDROCK_MAX_ATTEMPTS")?
+        .parse()?;
+    let throttles = attempts + 1;
+    p.throttle_bedrock(throttles).await?;
     p.put_manifest(&job, &images::manifest(&[key])).await?;
     let finished = p.wait_finished(&job, job_timeout()).await?;
     ensure!(
@@ -218,8 +223,8 @@ async fn bedrock_throttling_is_retried_until_the_image_succeeds() -> Result<()> 
     let throttled = calls.iter().filter(|c| c["status"] == 429).count();
     let ok = calls.iter().filter(|c| c["status"] == 200).count();
     ensure!(
-        throttled == 3 && ok == 1,
-        "calls since the throttle: {calls:?}"
+        throttled == throttles as usize && ok == 1,
+        "calls since the throttle ({throttles} throttled expected): {calls:?}"
     );
     let _ = p.wait_report_message(&job, pipeline_timeout()).await?;
     Ok(())
