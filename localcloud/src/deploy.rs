@@ -310,6 +310,16 @@ impl Deployer<'_> {
         )
     }
 
+    /// The ARN of a queue deployed so far, by name.
+    fn queue_arns(&self) -> impl Fn(&str) -> anyhow::Result<String> + '_ {
+        |queue| {
+            self.queues
+                .get(queue)
+                .cloned()
+                .with_context(|| format!("queue {queue} is not deployed"))
+        }
+    }
+
     fn not_mapped(&mut self, r: &Resource, key: &str) {
         let why = NOT_MAPPED
             .iter()
@@ -670,20 +680,13 @@ impl Deployer<'_> {
                 suffix,
             });
         }
-        let queues = self.queues.clone();
-        let arn_of = move |queue: &str| -> anyhow::Result<String> {
-            queues
-                .get(queue)
-                .cloned()
-                .with_context(|| format!("queue {queue} is not deployed"))
-        };
         bootstrap::ensure_bucket(
             &self.clients.s3,
             &BucketSpec {
                 name: name.clone(),
                 notifications,
             },
-            &arn_of,
+            &self.queue_arns(),
         )
         .await?;
         let arn = format!("arn:aws:s3:::{name}");
@@ -747,13 +750,6 @@ impl Deployer<'_> {
             text(p, "TopicName").unwrap_or_else(|| generated(self.stack(), &r.logical_id, 256));
         let inbox = generated(self.stack(), &format!("{}-inbox", r.logical_id), 80);
         self.make_queue(&inbox, BTreeMap::new()).await?;
-        let queues = self.queues.clone();
-        let arn_of = move |queue: &str| -> anyhow::Result<String> {
-            queues
-                .get(queue)
-                .cloned()
-                .with_context(|| format!("queue {queue} is not deployed"))
-        };
         let spec = TopicSpec {
             name: name.clone(),
             subscriptions: vec![SubscriptionSpec {
@@ -761,7 +757,7 @@ impl Deployer<'_> {
                 raw: false,
             }],
         };
-        bootstrap::ensure_topic(&self.clients.sns, &spec, &arn_of).await?;
+        bootstrap::ensure_topic(&self.clients.sns, &spec, &self.queue_arns()).await?;
         self.inboxes.insert(r.logical_id.clone(), inbox);
         let arn = self.arn("sns", &name);
         self.deployed
@@ -957,13 +953,6 @@ impl Deployer<'_> {
         if bus.starts_with("aws.partner/") {
             self.not_mapped(r, "AWS::Events::Partner");
         }
-        let queues = self.queues.clone();
-        let arn_of = move |queue: &str| -> anyhow::Result<String> {
-            queues
-                .get(queue)
-                .cloned()
-                .with_context(|| format!("queue {queue} is not deployed"))
-        };
         let spec = EventBusSpec {
             name: bus.clone(),
             rules: vec![RuleSpec {
@@ -977,7 +966,7 @@ impl Deployer<'_> {
             &self.clients.events,
             &spec,
             &self.options.account_id,
-            &arn_of,
+            &self.queue_arns(),
         )
         .await?;
         let arn = if bus == "default" {

@@ -131,7 +131,12 @@ impl Sessions {
             })]),
             state_machine: tokio::sync::Mutex::new(None),
         };
-        sessions.write()?;
+        sessions.write(
+            &sessions
+                .principals
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+        )?;
         Ok(sessions)
     }
 
@@ -168,27 +173,26 @@ impl Sessions {
             .map(|r| r.policies.clone())
             .unwrap_or_default();
         let arn = tag(&answer, "Arn").unwrap_or_else(|| role_arn.to_owned());
-        self.principals
+        // Recorded and written under one lock: instances start concurrently, and each write
+        // must hold every session recorded before it.
+        let mut principals = self
+            .principals
             .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(json!({
-                "accessKeyId": keys.access_key_id,
-                "arn": arn,
-                "roleArn": role_arn,
-                "admin": false,
-                "policies": policies,
-            }));
-        self.write()?;
+            .unwrap_or_else(PoisonError::into_inner);
+        principals.push(json!({
+            "accessKeyId": keys.access_key_id,
+            "arn": arn,
+            "roleArn": role_arn,
+            "admin": false,
+            "policies": policies,
+        }));
+        self.write(&principals)?;
         Ok(keys)
     }
 
-    /// The principals file, written whole and renamed into place.
-    fn write(&self) -> anyhow::Result<()> {
-        let principals = self
-            .principals
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone();
+    /// The principals file, written whole and renamed into place (the caller holds the lock of
+    /// `principals`, so writes never interleave).
+    fn write(&self, principals: &[Value]) -> anyhow::Result<()> {
         let p = &self.stack.parameters;
         let mut trackers = serde_json::Map::new();
         if let (Some(id), Some(arn)) = (

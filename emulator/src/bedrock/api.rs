@@ -26,7 +26,6 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use crate::access::Access;
-use crate::iam::{AccessDenied, AuthError};
 
 use super::models::{self, Model};
 use super::validate::{self, Invalid};
@@ -43,13 +42,7 @@ pub const INFERENCE_PROFILE_PREFIXES: [&str; 7] =
 pub const THROTTLING_MESSAGE: &str = "Too many requests, please wait before trying again.";
 
 /// An error answer in the Bedrock REST-JSON shape.
-#[derive(Debug, Clone)]
-pub struct ApiError {
-    pub status: StatusCode,
-    /// The `x-amzn-ErrorType` header: the exception's name.
-    pub error_type: &'static str,
-    pub message: String,
-}
+pub use crate::rest_json::ApiError;
 
 impl ApiError {
     fn validation(message: impl Into<String>) -> Self {
@@ -57,32 +50,6 @@ impl ApiError {
             status: StatusCode::BAD_REQUEST,
             error_type: "ValidationException",
             message: message.into(),
-        }
-    }
-
-    fn into_response(self, request_id: &str) -> Response {
-        crate::rest_json::error_response(self.status, self.error_type, &self.message, request_id)
-    }
-}
-
-/// 403 `UnrecognizedClientException` / `MissingAuthenticationTokenException`.
-impl From<AuthError> for ApiError {
-    fn from(error: AuthError) -> Self {
-        Self {
-            status: AuthError::STATUS,
-            error_type: error.error_type(),
-            message: error.message().to_owned(),
-        }
-    }
-}
-
-/// 403 `AccessDeniedException`, modelled for InvokeModel (`{"message"}`, status 403).
-impl From<AccessDenied> for ApiError {
-    fn from(denied: AccessDenied) -> Self {
-        Self {
-            status: AccessDenied::STATUS,
-            error_type: AccessDenied::ERROR_TYPE,
-            message: denied.message(),
         }
     }
 }
@@ -180,7 +147,7 @@ pub async fn invoke_model(
             entry.status = error.status.as_u16();
             entry.error_type = Some(error.error_type);
             entry.message = Some(error.message.clone());
-            error.into_response(&request_id)
+            error.to_response(&request_id)
         }
     };
     service.lock().record(entry);

@@ -27,8 +27,6 @@
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-use crate::iam::{AccessDenied, AuthError};
-
 /// The message of an injected throttling error (what AWS rate limiting says).
 pub const THROTTLING_MESSAGE: &str = "Rate exceeded";
 
@@ -36,13 +34,7 @@ pub const THROTTLING_MESSAGE: &str = "Rate exceeded";
 pub const UNAVAILABLE_MESSAGE: &str = "Service Unavailable";
 
 /// An error answer.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ApiError {
-    pub status: StatusCode,
-    /// The `x-amzn-ErrorType` header: the exception's name.
-    pub error_type: &'static str,
-    pub message: String,
-}
+pub use crate::rest_json::ApiError;
 
 impl ApiError {
     /// 400 `InvalidInputException`.
@@ -78,33 +70,6 @@ impl ApiError {
             status: StatusCode::SERVICE_UNAVAILABLE,
             error_type: "ServiceUnavailableException",
             message: UNAVAILABLE_MESSAGE.to_owned(),
-        }
-    }
-
-    /// The HTTP answer.
-    pub fn to_response(&self, request_id: &str) -> Response {
-        crate::rest_json::error_response(self.status, self.error_type, &self.message, request_id)
-    }
-}
-
-/// 403 `UnrecognizedClientException` / `MissingAuthenticationTokenException`.
-impl From<AuthError> for ApiError {
-    fn from(error: AuthError) -> Self {
-        Self {
-            status: AuthError::STATUS,
-            error_type: error.error_type(),
-            message: error.message().to_owned(),
-        }
-    }
-}
-
-/// 403 `AccessDeniedException`.
-impl From<AccessDenied> for ApiError {
-    fn from(denied: AccessDenied) -> Self {
-        Self {
-            status: AccessDenied::STATUS,
-            error_type: AccessDenied::ERROR_TYPE,
-            message: denied.message(),
         }
     }
 }
