@@ -1102,3 +1102,41 @@ fn md5ish(text: &str) -> u64 {
         (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn names_and_arns() {
+        assert_eq!(
+            queue_name_of("arn:aws:sqs:us-east-1:123456789012:q-1").unwrap(),
+            "q-1"
+        );
+        assert!(queue_name_of("arn:aws:sns:us-east-1:123456789012:t").is_err());
+        assert_eq!(
+            function_name_of("arn:aws:lambda:us-east-1:123456789012:function:f:$LATEST"),
+            "f"
+        );
+        assert_eq!(function_name_of("f"), "f");
+        assert_eq!(generated("stack", "LogicalId", 80), "stack-LogicalId");
+        assert_eq!(generated("stack", "LogicalId", 8), "stack-Lo");
+    }
+
+    #[test]
+    fn documents_get_a_version() {
+        let bare = json!({"Statement": []});
+        assert_eq!(versioned(&bare)["Version"], "2012-10-17");
+        let dated = json!({"Version": "2008-10-17", "Statement": []});
+        assert_eq!(versioned(&dated)["Version"], "2008-10-17");
+    }
+
+    #[test]
+    fn every_not_mapped_reason_is_given() {
+        for (kind, why) in NOT_MAPPED {
+            assert!(kind.starts_with("AWS::"), "{kind}");
+            assert!(why.len() > 20, "{kind}: {why}");
+        }
+    }
+}

@@ -770,3 +770,124 @@ async fn proxy(
 fn plain(status: StatusCode, message: String) -> Response {
     (status, message).into_response()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stack() -> Stack {
+        serde_json::from_value(json!({
+            "stackName": "s", "stackId": "id", "region": "us-east-1", "accountId": "123456789012",
+            "parameters": {}, "outputs": {}, "resources": {}, "functions": [],
+            "routes": {"region": "us-east-1", "accountId": "123456789012", "routes": []},
+            "stateMachines": [{"logicalId": "Sm", "arn": "arn:sm", "roleArn": "arn:aws:iam::123456789012:role/sm"}],
+            "inboxes": {}, "notMapped": [],
+            "roles": {"arn:aws:iam::123456789012:role/sm": {"logicalId": "SmRole", "name": "sm", "policies": [
+                {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "lambda:InvokeFunction",
+                  "Resource": ["arn:aws:lambda:us-east-1:123456789012:function:allowed", "arn:aws:lambda:us-east-1:123456789012:function:allowed:*"]}]}
+            ]}},
+            "admin": {"arn": "arn:aws:iam::123456789012:user/localcloud-admin", "accessKeyId": "ADMIN", "secretAccessKey": "x"}
+        }))
+        .unwrap()
+    }
+
+    fn service(dir: &tempfile::TempDir) -> LambdaService {
+        let stack = stack();
+        let sessions = Arc::new(
+            Sessions::new(
+                &stack,
+                dir.path().join("principals.json"),
+                "http://127.0.0.1:9",
+            )
+            .unwrap(),
+        );
+        LambdaService {
+            functions: Functions::new(
+                Vec::new(),
+                sessions.clone(),
+                LogSink::writer(std::io::sink()),
+            ),
+            sessions,
+            stack,
+        }
+    }
+
+    fn signed(key: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_str(&format!(
+                "AWS4-HMAC-SHA256 Credential={key}/20261203/us-east-1/lambda/aws4_request, SignedHeaders=host, Signature=0"
+            ))
+            .unwrap(),
+        );
+        headers
+    }
+
+    #[test]
+    fn callers() {
+        assert_eq!(caller(&signed("ak")), Caller::StepFunctions);
+        assert_eq!(caller(&signed("ASIAX")), Caller::Key("ASIAX".into()));
+        assert_eq!(caller(&HeaderMap::new()), Caller::Anonymous);
+        let mut relay = HeaderMap::new();
+        relay.insert(SERVICE_INVOKER_HEADER, HeaderValue::from_static("relay"));
+        assert_eq!(caller(&relay), Caller::Service);
+    }
+
+    #[tokio::test]
+    async fn invoke_is_checked_against_the_callers_policies() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = service(&dir);
+        let allowed = "arn:aws:lambda:us-east-1:123456789012:function:allowed";
+        let other = "arn:aws:lambda:us-east-1:123456789012:function:other";
+        let status = |caller: Caller, arn: &str| {
+            denied_invoke(&s, &caller, arn, "r").map(|r| {
+                let kind = r.headers()[lambda::ERROR_TYPE_HEADER]
+                    .to_str()
+                    .unwrap()
+                    .to_owned();
+                (r.status(), kind)
+            })
+        };
+        // The state machine: its role's policy.
+        assert_eq!(status(Caller::StepFunctions, allowed), None);
+        assert_eq!(
+            status(Caller::StepFunctions, other),
+            Some((StatusCode::FORBIDDEN, "AccessDeniedException".into()))
+        );
+        // The administrator and the relay (as the event source's service) may.
+        assert_eq!(status(Caller::Key("ADMIN".into()), other), None);
+        assert_eq!(status(Caller::Service, other), None);
+        // Unknown keys and unsigned requests may not.
+        assert_eq!(
+            status(Caller::Key("NOPE".into()), allowed),
+            Some((StatusCode::FORBIDDEN, "UnrecognizedClientException".into()))
+        );
+        assert_eq!(
+            status(Caller::Anonymous, allowed),
+            Some((
+                StatusCode::FORBIDDEN,
+                "MissingAuthenticationTokenException".into()
+            ))
+        );
+        // The principals file the emulator reads holds the administrator.
+        let file: Value =
+            serde_json::from_slice(&std::fs::read(dir.path().join("principals.json")).unwrap())
+                .unwrap();
+        assert_eq!(file["principals"][0]["accessKeyId"], "ADMIN");
+        assert_eq!(file["principals"][0]["admin"], true);
+    }
+
+    #[test]
+    fn functions_get_only_the_local_endpoints_added() {
+        let env = local_environment("http://127.0.0.1:4566", "http://127.0.0.1:4568");
+        assert_eq!(env["AWS_ENDPOINT_URL"], "http://127.0.0.1:4566");
+        assert_eq!(
+            env["AWS_ENDPOINT_URL_BEDROCK_RUNTIME"],
+            "http://127.0.0.1:4568"
+        );
+        assert!(env.keys().all(|k| k.starts_with("AWS_ENDPOINT_URL")
+            || k == "S3_FORCE_PATH_STYLE"
+            || k.starts_with("GENESYS_")));
+    }
+}
