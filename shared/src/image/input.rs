@@ -2,7 +2,7 @@
 
 use std::io::Cursor;
 
-use image::{ImageReader, RgbImage};
+use image::{DynamicImage, ImageDecoder as _, ImageReader, RgbImage};
 
 use super::{human_bytes, Model};
 use crate::PipelineError;
@@ -61,7 +61,9 @@ pub fn check_input(bytes: &[u8], model: Model) -> Result<ImageFormat, PipelineEr
     Ok(format)
 }
 
-/// Decodes a PNG or JPEG into 8-bit RGB (alpha is dropped; grey is expanded).
+/// Decodes a PNG or JPEG into 8-bit RGB as it is displayed: the EXIF orientation (phone
+/// photos: JPEG APP1, PNG eXIf) applied first, transparent pixels composited onto white (a
+/// cut-out PNG's hidden colour is never sent), grey expanded.
 pub fn decode(bytes: &[u8], format: ImageFormat) -> Result<RgbImage, PipelineError> {
     let mut reader = ImageReader::with_format(Cursor::new(bytes), format.to_image());
     let mut limits = image::Limits::default();
@@ -69,7 +71,16 @@ pub fn decode(bytes: &[u8], format: ImageFormat) -> Result<RgbImage, PipelineErr
     limits.max_image_height = Some(MAX_DECODED_SIDE);
     limits.max_alloc = Some(MAX_DECODED_BYTES);
     reader.limits(limits);
-    let img = reader.decode().map_err(|e| {
+    let decoded = reader.into_decoder().and_then(|mut decoder| {
+        // An unreadable EXIF block costs the orientation, not the image.
+        let orientation = decoder
+            .orientation()
+            .unwrap_or(image::metadata::Orientation::NoTransforms);
+        let mut img = DynamicImage::from_decoder(decoder)?;
+        img.apply_orientation(orientation);
+        Ok(img)
+    });
+    let img = decoded.map_err(|e| {
         let what = match format {
             ImageFormat::Png => "PNG",
             ImageFormat::Jpeg => "JPEG",
@@ -85,8 +96,19 @@ pub fn decode(bytes: &[u8], format: ImageFormat) -> Result<RgbImage, PipelineErr
         return Err(PipelineError::invalid_input("image: has no pixels"));
     }
     Ok(match img {
-        image::DynamicImage::ImageRgb8(rgb) => rgb,
+        DynamicImage::ImageRgb8(rgb) => rgb,
+        other if other.color().has_alpha() => onto_white(&other.to_rgba8()),
         other => other.to_rgb8(),
+    })
+}
+
+/// Composites an image with transparency onto white.
+fn onto_white(rgba: &image::RgbaImage) -> RgbImage {
+    RgbImage::from_fn(rgba.width(), rgba.height(), |x, y| {
+        let [r, g, b, a] = rgba.get_pixel(x, y).0;
+        let over =
+            |c: u8| ((u16::from(c) * u16::from(a) + 255 * (255 - u16::from(a)) + 127) / 255) as u8;
+        image::Rgb([over(r), over(g), over(b)])
     })
 }
 
@@ -114,6 +136,84 @@ mod tests {
         assert_eq!(img.dimensions(), (4, 3));
         let img = decode(&jpeg(17, 9), ImageFormat::Jpeg).unwrap();
         assert_eq!(img.dimensions(), (17, 9));
+    }
+
+    /// A JPEG as a phone writes it: the sensor's landscape pixels and an EXIF orientation.
+    fn with_exif_orientation(jpeg: &[u8], orientation: u8) -> Vec<u8> {
+        let mut tiff = b"II*\0\x08\0\0\0\x01\0".to_vec();
+        tiff.extend_from_slice(&[
+            0x12,
+            0x01,
+            3,
+            0,
+            1,
+            0,
+            0,
+            0,
+            orientation,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+        ]);
+        let mut app1 = b"Exif\0\0".to_vec();
+        app1.extend_from_slice(&tiff);
+        let mut out = jpeg[..2].to_vec();
+        out.extend_from_slice(&[0xFF, 0xE1]);
+        out.extend_from_slice(&((app1.len() + 2) as u16).to_be_bytes());
+        out.extend_from_slice(&app1);
+        out.extend_from_slice(&jpeg[2..]);
+        out
+    }
+
+    #[test]
+    fn exif_orientation_is_applied_first() {
+        // 40x20, a white block at the top left; orientation 6: shown rotated 90 degrees clockwise.
+        let img = RgbImage::from_fn(40, 20, |x, y| {
+            let v = if x < 10 && y < 10 { 255 } else { 0 };
+            image::Rgb([v, v, v])
+        });
+        let mut plain = Vec::new();
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut plain, 95)
+            .encode_image(&img)
+            .unwrap();
+        let shown = decode(&with_exif_orientation(&plain, 6), ImageFormat::Jpeg).unwrap();
+        assert_eq!(shown.dimensions(), (20, 40), "portrait, as displayed");
+        assert!(
+            shown.get_pixel(15, 4).0[0] > 200,
+            "the block is at the top right"
+        );
+        assert!(shown.get_pixel(4, 4).0[0] < 60);
+        // Without the tag, or with orientation 1, nothing turns.
+        assert_eq!(
+            decode(&plain, ImageFormat::Jpeg).unwrap().dimensions(),
+            (40, 20)
+        );
+        let upright = with_exif_orientation(&plain, 1);
+        assert_eq!(
+            decode(&upright, ImageFormat::Jpeg).unwrap().dimensions(),
+            (40, 20)
+        );
+    }
+
+    #[test]
+    fn transparent_pixels_become_white_not_their_hidden_colour() {
+        let rgba = image::RgbaImage::from_fn(3, 1, |x, _| match x {
+            0 => image::Rgba([255, 0, 0, 0]),    // invisible red
+            1 => image::Rgba([0, 0, 0, 128]),    // half-transparent black
+            _ => image::Rgba([10, 20, 30, 255]), // opaque
+        });
+        let mut png = Vec::new();
+        image::DynamicImage::ImageRgba8(rgba)
+            .write_to(&mut Cursor::new(&mut png), image::ImageFormat::Png)
+            .unwrap();
+        let rgb = decode(&png, ImageFormat::Png).unwrap();
+        assert_eq!(rgb.get_pixel(0, 0).0, [255, 255, 255]);
+        assert_eq!(rgb.get_pixel(1, 0).0, [127, 127, 127]);
+        assert_eq!(rgb.get_pixel(2, 0).0, [10, 20, 30]);
     }
 
     #[test]

@@ -29,7 +29,8 @@ pub struct BoundingBox {
     pub height: f64,
 }
 
-/// Tolerance for boxes that overshoot the edge by rounding (Rekognition returns such boxes).
+/// Tolerance for boxes that overshoot an edge by rounding: Rekognition returns boxes a hair past
+/// the right and bottom edges, and small negative `Left`/`Top`. Drawing clips them to the image.
 const EDGE_SLACK: f64 = 0.01;
 
 impl BoundingBox {
@@ -42,7 +43,7 @@ impl BoundingBox {
             ("height", self.height),
         ];
         for (name, v) in fields {
-            if !v.is_finite() || !(0.0..=1.0).contains(&v) {
+            if !v.is_finite() || !(-EDGE_SLACK..=1.0 + EDGE_SLACK).contains(&v) {
                 return Err(PipelineError::invalid_input(format!(
                     "{what}: {name} {v} is not a fraction of the image (0 to 1)"
                 )));
@@ -231,6 +232,36 @@ mod tests {
         assert_eq!(*m.get_pixel(384, 300), MASK_REPAINT);
         assert_eq!(*m.get_pixel(200, 384), MASK_REPAINT);
         assert_eq!(*m.get_pixel(0, 0), MASK_REPAINT);
+    }
+
+    #[test]
+    fn boxes_a_hair_past_an_edge_are_clipped_not_refused() {
+        // Rekognition: Left -0.004, Top -0.002, right edge at 1.003.
+        let b = BoundingBox {
+            left: -0.004,
+            top: -0.002,
+            width: 1.007,
+            height: 0.5,
+        };
+        b.validate("mask box 1").unwrap();
+        let t = fit(&RgbImage::new(1024, 1024), Model::TitanV1).transform;
+        assert_eq!(
+            (t.offset_x, t.offset_y),
+            (0, 0),
+            "a size Titan takes as it is"
+        );
+        let mask = draw_mask(&[b], &t).unwrap();
+        assert_eq!(*mask.get_pixel(0, 0), MASK_KEEP);
+        assert_eq!(*mask.get_pixel(t.width - 1, 0), MASK_KEEP);
+        assert_eq!(*mask.get_pixel(0, t.height - 1), MASK_REPAINT);
+        // More than rounding is still refused, naming the field.
+        let far = BoundingBox { left: -0.2, ..b };
+        let e = far.validate("mask box 2").unwrap_err();
+        assert!(
+            e.message.starts_with("mask box 2: left -0.2"),
+            "{}",
+            e.message
+        );
     }
 
     #[test]
