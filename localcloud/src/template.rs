@@ -791,28 +791,24 @@ mod tests {
             .collect()
     }
 
+    fn order(t: &Template) -> Vec<String> {
+        t.resources_in_order()
+            .unwrap()
+            .into_iter()
+            .map(|r| r.logical_id)
+            .collect()
+    }
+
     #[test]
     fn defaults_conditions_and_order() {
         let t = Template::new(&sample(), &values(&[]), pseudo()).unwrap();
         assert_eq!(t.parameters["Size"], json!("5"));
         assert!(!t.conditions["HasBus"]);
-        let ids: Vec<String> = t
-            .resources_in_order()
-            .unwrap()
-            .into_iter()
-            .map(|r| r.logical_id)
-            .collect();
-        assert_eq!(ids, ["Queue"]);
+        assert_eq!(order(&t), ["Queue"]);
 
         let t = Template::new(&sample(), &values(&[("Bus", "aws.partner/x")]), pseudo()).unwrap();
         assert!(t.conditions["HasBus"] && t.conditions["BusAndA"]);
-        let ids: Vec<String> = t
-            .resources_in_order()
-            .unwrap()
-            .into_iter()
-            .map(|r| r.logical_id)
-            .collect();
-        assert_eq!(ids, ["Queue", "Fn", "Rule"]);
+        assert_eq!(order(&t), ["Queue", "Fn", "Rule"]);
     }
 
     #[test]

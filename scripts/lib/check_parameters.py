@@ -21,12 +21,7 @@ import json
 import re
 import sys
 
-
-def load_yaml(path):
-    from samcli.yamlhelper import yaml_parse
-
-    with open(path, encoding="utf-8") as f:
-        return yaml_parse(f.read())
+from template_args import add_parameter_arguments, load_yaml, parameter_values
 
 
 class Evaluator:
@@ -99,21 +94,11 @@ def check_value(name, spec, value):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--template", default="template.yaml")
-    parser.add_argument("--params", help="JSON object of parameter values")
-    parser.add_argument("--param", action="append", default=[], help="K=V, repeatable")
+    add_parameter_arguments(parser)
     parser.add_argument("--expanded", help="expanded template (JSON) to check for unconditioned resources")
     args = parser.parse_args()
 
-    given = {}
-    if args.params:
-        with open(args.params, encoding="utf-8") as f:
-            given.update({k: v for k, v in json.load(f).items() if not k.startswith("$")})
-    for item in args.param:
-        key, sep, value = item.partition("=")
-        if not sep:
-            parser.error(f"--param {item!r}: expected K=V")
-        given[key] = value
+    given = parameter_values(args, parser)
 
     template = load_yaml(args.template)
     specs = template.get("Parameters") or {}

@@ -27,15 +27,9 @@ import json
 import os
 import sys
 
+from template_args import add_parameter_arguments, load_yaml, parameter_values
+
 ARTIFACTS = "s3://mlpipe-local-artifacts/"
-
-
-def load_yaml(path):
-    # SAM's own loader understands the short intrinsic forms (!Ref, !Sub, ...).
-    from samcli.yamlhelper import yaml_parse
-
-    with open(path, encoding="utf-8") as f:
-        return yaml_parse(f.read())
 
 
 class NoManagedPolicies:
@@ -93,23 +87,13 @@ def expand(template, params):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--template", default="template.yaml")
-    parser.add_argument("--params", help="JSON object of parameter values")
-    parser.add_argument("--param", action="append", default=[], help="K=V, repeatable")
+    add_parameter_arguments(parser)
     parser.add_argument("--without-statement", action="append", default=[], metavar="SID", help="remove the policy statement with this Sid")
     parser.add_argument("--with-values", action="store_true", help="write the values used under LocalParameterValues")
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
 
-    params = {}
-    if args.params:
-        with open(args.params, encoding="utf-8") as f:
-            params.update({k: v for k, v in json.load(f).items() if not k.startswith("$")})
-    for item in args.param:
-        key, sep, value = item.partition("=")
-        if not sep:
-            parser.error(f"--param {item!r}: expected K=V")
-        params[key] = value
+    params = parameter_values(args, parser)
 
     template = load_yaml(args.template)
     if args.without_statement:
