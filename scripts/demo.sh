@@ -114,10 +114,38 @@ PY
 say "7/8 image job: mlpipe images run events/images --out $OUT/images"
 rm -rf "$OUT/images"
 images_ok=1
+# The deployed (default) model, Stable Image Inpaint; no mask option: each image keeps its main
+# subject (Stable Image Remove Background). The results have the inputs' sizes.
 target/debug/mlpipe images run events/images \
     --prompt "a sunlit marble kitchen counter, soft morning light, photorealistic" \
-    --negative "people, text, watermark" --labels Product --mode PRECISE --images 2 --seed 42 \
+    --negative "people, text, watermark" --images 2 --seed 42 \
     --job-id "demo-$(date +%s)" --out "$OUT/images" || images_ok=0
+if ((images_ok)); then
+    .venv/bin/python - "$OUT/images" <<'PY' || images_ok=0
+import pathlib, struct, sys
+out, samples = pathlib.Path(sys.argv[1]), pathlib.Path("events/images")
+def size(p):
+    b = p.read_bytes()
+    if b.startswith(b"\x89PNG"):
+        return struct.unpack(">II", b[16:24])
+    i = 2  # JPEG: the first SOFn segment
+    while i < len(b):
+        marker, length = b[i + 1], struct.unpack(">H", b[i + 2:i + 4])[0]
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            h, w = struct.unpack(">HH", b[i + 5:i + 9])
+            return w, h
+        i += 2 + length
+ok = True
+for result in sorted(p for p in out.rglob("*.png") if p.is_file()):
+    if result.name.startswith("report"):
+        continue
+    source = samples / result.parent.name
+    want, got = size(source) if source.exists() else None, size(result)
+    print(f"    {result.relative_to(out)}: {got[0]}x{got[1]} (input {want[0]}x{want[1]})" if want else f"    {result}: {got}")
+    ok &= want is None or tuple(want) == tuple(got)
+sys.exit(0 if ok else 1)
+PY
+fi
 
 say "8/8 Segment -> Personalize: events in, recommendations out"
 segment_ok=1

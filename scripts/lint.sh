@@ -84,6 +84,7 @@ fi
 #   genesys    the Genesys pipeline alone (image pipeline off)
 #   segment    the Segment pipeline alone
 #   recs       the recommendations endpoint alone
+#   legacy     the image pipeline on a legacy model (Nova Canvas: the other IAM branch)
 # For each: scripts/lib/check_parameters.py refuses values CloudFormation would refuse
 # (AllowedPattern, Min/Max, Rules: cfn-lint checks only AllowedValues) and requires a Condition
 # on every expanded resource and output (every pipeline is optional); cfn-lint gets the values
@@ -107,6 +108,7 @@ variant_args() {
     segment) printf '%s\n' --param DeployImagePipeline=false --param "PersonalizeEventTrackerArn=$TRACKER" \
         --param PersonalizeTrackingId=mlpipe-lint --param SegmentExternalId=mlpipe-lint-external-id ;;
     recs) printf '%s\n' --param DeployImagePipeline=false --param "PersonalizeCampaignArn=$CAMPAIGN" ;;
+    legacy) printf '%s\n' --param ImageModelId=amazon.nova-canvas-v1:0 ;;
     esac
 }
 # The same values as cfn-lint --parameters K=V ... (file values first, --param overrides).
@@ -133,7 +135,7 @@ if [[ -z "$PY" ]] || ! "$PY" -c 'import samtranslator, samcli' >/dev/null 2>&1; 
 elif [[ -z "$CFN_LINT" ]]; then
     fail "cfn-lint not found (run scripts/setup.sh, or pip install cfn-lint)"
 else
-    for variant in defaults all genesys segment recs; do
+    for variant in defaults all genesys segment recs legacy; do
         mapfile -t args < <(variant_args "$variant")
         expanded="$OUT/template.$variant.json"
         echo "--> $variant ${args[*]}"

@@ -26,7 +26,7 @@ enum Command {
     /// Genesys Cloud transcripts
     #[command(subcommand)]
     Transcripts(transcripts::Command),
-    /// Bedrock image background replacement (outpainting)
+    /// Bedrock image background replacement (Stable Image Inpaint; legacy Titan/Nova outpainting)
     #[command(subcommand)]
     Images(images::Command),
     /// Segment -> Amazon Personalize event forwarding

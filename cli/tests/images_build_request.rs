@@ -43,6 +43,14 @@ fn decode_png(b64: &serde_json::Value) -> image::RgbImage {
     image::load_from_memory(&bytes).unwrap().to_rgb8()
 }
 
+fn decode_gray(b64: &serde_json::Value) -> image::DynamicImage {
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(b64.as_str().unwrap())
+        .unwrap();
+    assert!(bytes.starts_with(b"\x89PNG"));
+    image::load_from_memory(&bytes).unwrap()
+}
+
 fn keys(v: &serde_json::Value) -> Vec<String> {
     let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
     k.sort();
@@ -110,6 +118,8 @@ fn mask_boxes_give_a_mask_image_of_the_fitted_size() {
         &sample("portrait-600x900.jpg"),
         "--prompt",
         "a studio backdrop",
+        "--model",
+        "amazon.titan-image-generator-v1",
         "--mask-box",
         "0.25,0.2,0.5,0.7",
         "--mask-box",
@@ -123,7 +133,7 @@ fn mask_boxes_give_a_mask_image_of_the_fitted_size() {
     let img = decode_png(&p["image"]);
     let mask = decode_png(&p["maskImage"]);
     assert_eq!(img.dimensions(), mask.dimensions());
-    // 600x900 (2:3) -> 768x1152 with the default model (Titan v2)
+    // 600x900 (2:3) -> 768x1152 (Titan)
     assert_eq!(mask.dimensions(), (768, 1152));
     assert_eq!(
         mask.get_pixel(384, 600).0,
@@ -136,9 +146,11 @@ fn mask_boxes_give_a_mask_image_of_the_fitted_size() {
         "outside is repainted (white)"
     );
     assert_eq!(mask.get_pixel(5, 5).0, [0, 0, 0]);
+    // no --mode, --quality or --cfg-scale: the model's defaults
     let c = &v["imageGenerationConfig"];
     assert_eq!(c["numberOfImages"], 1);
     assert_eq!(c["quality"], "standard");
+    assert_eq!(c["cfgScale"], 8.0);
     assert_eq!(c["seed"], 0);
 }
 
@@ -161,6 +173,261 @@ fn nova_canvas_gets_a_free_size() {
     // 1200x300 is 4:1 (the widest Nova allows) with a short side under 320: scaled up to 1280x320
     assert_eq!((w, h), (1280, 320));
     assert_eq!(v["outPaintingParams"]["maskPrompt"], "Boat");
+    // Nova Canvas's own default cfgScale
+    assert_eq!(c["cfgScale"], 6.5);
+}
+
+#[test]
+fn the_model_can_come_from_the_environment() {
+    let o = Command::new(env!("CARGO_BIN_EXE_mlpipe"))
+        .args([
+            "images",
+            "build-request",
+            &sample("product-640x480.png"),
+            "--prompt",
+            "p",
+            "--labels",
+            "Cup",
+        ])
+        .env_remove("MLPIPE_LOG")
+        .env("MLPIPE_IMAGE_MODEL_ID", "amazon.titan-image-generator-v2:0")
+        .output()
+        .expect("run mlpipe");
+    let v = json(&o);
+    assert_eq!(v["taskType"], "OUTPAINTING");
+    assert_eq!(v["outPaintingParams"]["maskPrompt"], "Cup");
+}
+
+fn stability(extra: &[&str]) -> serde_json::Value {
+    let png = sample("product-640x480.png");
+    let mut args = vec![png.as_str(), "--prompt", "a sunny beach"];
+    args.extend_from_slice(extra);
+    json(&build(&args))
+}
+
+#[test]
+fn the_default_model_gets_a_flat_stability_body_with_a_grayscale_mask() {
+    let v = stability(&["--mask-box", "0.25,0.25,0.5,0.5"]);
+    assert_eq!(
+        keys(&v),
+        ["image", "mask", "output_format", "prompt", "seed"]
+    );
+    assert_eq!(v["prompt"], "a sunny beach");
+    assert_eq!(v["output_format"], "png");
+    assert_eq!(v["seed"], 0);
+    let image = decode_gray(&v["image"]);
+    let mask = decode_gray(&v["mask"]);
+    // 640x480 is within Stability's limits: sent at its own size
+    assert_eq!((image.width(), image.height()), (640, 480));
+    assert_eq!(mask.color(), image::ColorType::L8, "a grayscale mask");
+    let m = mask.to_luma8();
+    assert_eq!(m.dimensions(), (640, 480), "the mask has the image's size");
+    assert_eq!(
+        m.get_pixel(320, 240).0,
+        [0],
+        "inside the box is kept (black)"
+    );
+    assert_eq!(m.get_pixel(10, 10).0, [255], "outside is repainted (white)");
+    assert_eq!(m.get_pixel(630, 470).0, [255]);
+
+    let v = stability(&[
+        "--mask-box",
+        "0.25,0.25,0.5,0.5",
+        "--negative",
+        "people",
+        "--grow-mask",
+        "3",
+        "--style-preset",
+        "photographic",
+        "--seed",
+        "7",
+    ]);
+    assert_eq!(
+        keys(&v),
+        [
+            "grow_mask",
+            "image",
+            "mask",
+            "negative_prompt",
+            "output_format",
+            "prompt",
+            "seed",
+            "style_preset"
+        ]
+    );
+    assert_eq!(v["negative_prompt"], "people");
+    assert_eq!(v["grow_mask"], 3);
+    assert_eq!(v["style_preset"], "photographic");
+    assert_eq!(v["seed"], 7);
+    // the full profile id or the base id: the same body
+    let base = stability(&[
+        "--mask-box",
+        "0.25,0.25,0.5,0.5",
+        "--model",
+        "stability.stable-image-inpaint-v1:0",
+    ]);
+    assert_eq!(
+        keys(&base),
+        ["image", "mask", "output_format", "prompt", "seed"]
+    );
+}
+
+#[test]
+fn stability_images_are_calls_with_consecutive_seeds() {
+    let seed = |call: &str| {
+        stability(&[
+            "--mask-box",
+            "0.25,0.25,0.5,0.5",
+            "--images",
+            "3",
+            "--seed",
+            "42",
+            "--call",
+            call,
+        ])["seed"]
+            .clone()
+    };
+    assert_eq!(seed("0"), 42);
+    assert_eq!(seed("1"), 43);
+    assert_eq!(seed("2"), 44);
+    let v = stability(&["--mask-box", "0,0,1,1", "--images", "3"]);
+    assert_eq!(v["seed"], 0, "seed 0: random in every call");
+    let top = stability(&[
+        "--mask-box",
+        "0,0,1,1",
+        "--images",
+        "2",
+        "--seed",
+        "4294967294",
+        "--call",
+        "1",
+    ]);
+    assert_eq!(top["seed"], 0, "wraps within 0-4,294,967,294");
+    let png = sample("product-640x480.png");
+    fails(
+        &[
+            &png,
+            "--prompt",
+            "p",
+            "--mask-box",
+            "0,0,1,1",
+            "--images",
+            "3",
+            "--call",
+            "3",
+        ],
+        1,
+        "--call: 3, must be 0 to 2",
+    );
+    fails(
+        &[
+            &png,
+            "--prompt",
+            "p",
+            "--labels",
+            "Cup",
+            "--model",
+            "amazon.titan-image-generator-v1",
+            "--images",
+            "3",
+            "--call",
+            "1",
+        ],
+        1,
+        "--call: 1, must be 0 to 0",
+    );
+}
+
+#[test]
+fn stability_build_request_needs_mask_boxes() {
+    let png = sample("product-640x480.png");
+    fails(
+        &[&png, "--prompt", "p", "--labels", "Cup"],
+        1,
+        "mask: build-request needs --mask-box",
+    );
+    fails(
+        &[&png, "--prompt", "p", "--labels", "Cup"],
+        1,
+        "Rekognition DetectLabels",
+    );
+    for subject in [&[][..], &["--subject"][..]] {
+        let mut args = vec![png.as_str(), "--prompt", "p"];
+        args.extend_from_slice(subject);
+        fails(&args, 1, "mask: build-request needs --mask-box");
+        fails(&args, 1, "Stable Image Remove Background");
+    }
+    // the legacy models cannot find the subject at all
+    fails(
+        &[
+            &png,
+            "--prompt",
+            "p",
+            "--model",
+            "amazon.titan-image-generator-v1",
+        ],
+        1,
+        "mask: keeping the main subject",
+    );
+}
+
+#[test]
+fn options_the_model_does_not_take_exit_1() {
+    let png = sample("product-640x480.png");
+    let with = |extra: &[&str]| {
+        let mut args = vec![png.as_str(), "--prompt", "p", "--mask-box", "0,0,1,1"];
+        args.extend_from_slice(extra);
+        args.into_iter().map(str::to_owned).collect::<Vec<_>>()
+    };
+    let check = |extra: &[&str], needle: &str| {
+        let args = with(extra);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        fails(&args, 1, needle);
+    };
+    check(&["--cfg-scale", "7"], "cfgScale: not used by");
+    check(&["--quality", "premium"], "quality: not used by");
+    check(&["--mode", "PRECISE"], "mode: not used by");
+    check(&["--grow-mask", "21"], "growMask: 21, must be 0 to 20");
+    check(
+        &["--style-preset", "oil"],
+        "stylePreset: \"oil\" is not one of",
+    );
+    check(
+        &["--seed", "4294967295"],
+        "seed: 4294967295, must be 0 to 4294967294",
+    );
+    check(
+        &[
+            "--model",
+            "amazon.titan-image-generator-v1",
+            "--grow-mask",
+            "2",
+        ],
+        "growMask: not used by",
+    );
+    check(
+        &[
+            "--model",
+            "us.amazon.nova-canvas-v1:0",
+            "--style-preset",
+            "anime",
+        ],
+        "stylePreset: not used by",
+    );
+}
+
+#[test]
+fn stability_prompts_are_checked_at_the_boundary() {
+    let png = sample("product-640x480.png");
+    let ok = "p".repeat(10_000);
+    let v = json(&build(&[&png, "--prompt", &ok, "--mask-box", "0,0,1,1"]));
+    assert_eq!(v["prompt"].as_str().unwrap().len(), 10_000);
+    let long = "p".repeat(10_001);
+    fails(
+        &[&png, "--prompt", &long, "--mask-box", "0,0,1,1"],
+        1,
+        "prompt: 10001 characters, the limit is 10000",
+    );
 }
 
 fn fails(extra: &[&str], code: i32, needle: &str) {
@@ -174,41 +441,37 @@ fn fails(extra: &[&str], code: i32, needle: &str) {
 #[test]
 fn invalid_input_exits_1_with_the_field_and_the_limit() {
     let png = sample("product-640x480.png");
-    fails(
-        &[&png, "--prompt", &"x".repeat(513), "--labels", "Cup"],
-        1,
+    let titan = |extra: &[&str]| {
+        let mut args = vec![
+            png.as_str(),
+            "--model",
+            "amazon.titan-image-generator-v1",
+            "--labels",
+            "Cup",
+        ];
+        args.extend_from_slice(extra);
+        args.into_iter().map(str::to_owned).collect::<Vec<_>>()
+    };
+    let check = |extra: &[&str], needle: &str| {
+        let args = titan(extra);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        fails(&args, 1, needle);
+    };
+    check(
+        &["--prompt", &"x".repeat(513)],
         "text: 513 characters, the limit is 512",
     );
-    fails(
-        &[&png, "--prompt", "p", "--labels", "Cup", "--images", "6"],
-        1,
-        "imageGenerationConfig.numberOfImages: 6, must be 1 to 5",
+    check(
+        &["--prompt", "p", "--images", "6"],
+        "numberOfImages: 6, must be 1 to 5",
     );
-    fails(
-        &[
-            &png,
-            "--prompt",
-            "p",
-            "--labels",
-            "Cup",
-            "--cfg-scale",
-            "1.0",
-        ],
-        1,
-        "imageGenerationConfig.cfgScale: 1, must be 1.1 to 10",
+    check(
+        &["--prompt", "p", "--cfg-scale", "1.0"],
+        "cfgScale: 1, must be 1.1 to 10",
     );
-    fails(
-        &[
-            &png,
-            "--prompt",
-            "p",
-            "--labels",
-            "Cup",
-            "--seed",
-            "2147483647",
-        ],
-        1,
-        "imageGenerationConfig.seed: 2147483647, must be 0 to 2147483646",
+    check(
+        &["--prompt", "p", "--seed", "2147483647"],
+        "seed: 2147483647, must be 0 to 2147483646",
     );
     fails(
         &[&png, "--prompt", "p", "--mask-box", "0.5,0.5,0.9,0.2"],
@@ -236,7 +499,13 @@ fn unreadable_or_non_image_files_exit_1() {
     let fake: PathBuf = dir.path().join("photo.png");
     std::fs::write(&fake, b"this is not a picture").unwrap();
     fails(
-        &[fake.to_str().unwrap(), "--prompt", "p", "--labels", "Cup"],
+        &[
+            fake.to_str().unwrap(),
+            "--prompt",
+            "p",
+            "--mask-box",
+            "0,0,1,1",
+        ],
         1,
         "image: not a PNG or JPEG",
     );
@@ -246,8 +515,8 @@ fn unreadable_or_non_image_files_exit_1() {
             missing.to_str().unwrap(),
             "--prompt",
             "p",
-            "--labels",
-            "Cup",
+            "--mask-box",
+            "0,0,1,1",
         ],
         1,
         "cannot read image",
@@ -259,8 +528,8 @@ fn unreadable_or_non_image_files_exit_1() {
         renamed.to_str().unwrap(),
         "--prompt",
         "p",
-        "--labels",
-        "Person",
+        "--mask-box",
+        "0.2,0.2,0.6,0.6",
     ]);
     json(&o);
 }
@@ -268,9 +537,7 @@ fn unreadable_or_non_image_files_exit_1() {
 #[test]
 fn usage_errors_exit_2() {
     let png = sample("product-640x480.png");
-    // no mask at all
-    fails(&[&png, "--prompt", "p"], 2, "--labels");
-    // both kinds of mask
+    // two kinds of mask
     fails(
         &[
             &png,
@@ -284,7 +551,30 @@ fn usage_errors_exit_2() {
         2,
         "cannot be used with",
     );
+    fails(
+        &[&png, "--prompt", "p", "--subject", "--labels", "Cup"],
+        2,
+        "cannot be used with",
+    );
+    fails(
+        &[&png, "--prompt", "p", "--subject", "--mask-box", "0,0,1,1"],
+        2,
+        "cannot be used with",
+    );
     fails(&[&png, "--labels", "Cup"], 2, "--prompt");
+    fails(
+        &[
+            &png,
+            "--prompt",
+            "p",
+            "--mask-box",
+            "0,0,1,1",
+            "--call",
+            "x",
+        ],
+        2,
+        "invalid value",
+    );
     fails(
         &[&png, "--prompt", "p", "--labels", "Cup", "--mode", "FAST"],
         2,

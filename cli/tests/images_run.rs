@@ -104,7 +104,16 @@ fn the_stack_outputs_are_required() {
 }
 
 #[test]
-fn labels_or_mask_boxes_are_required() {
-    let o = run(&[SAMPLES, "--prompt", "p"]);
+fn labels_and_mask_boxes_together_are_a_usage_error() {
+    // No mask option means "keep the main subject"; two of them cannot be combined.
+    let o = run(&[
+        SAMPLES,
+        "--prompt",
+        "p",
+        "--labels",
+        "a",
+        "--mask-box",
+        "0,0,1,1",
+    ]);
     assert_eq!(o.status.code(), Some(2), "a usage error");
 }

@@ -6,9 +6,10 @@
 //! - [`genesys`]: the Genesys Cloud OAuth client-credentials grant, the Speech and Text Analytics
 //!   `transcripturl` endpoint and the presigned transcript downloads it hands out, plus an admin
 //!   API under `/_emulator/genesys` for tests and the demo.
-//! - [`bedrock`]: Bedrock Runtime `InvokeModel` for the Titan Image Generator G1 (v1, v2) and
-//!   Nova Canvas OUTPAINTING task, validating requests as the service does and answering real
-//!   PNGs, plus an admin API under `/_emulator/bedrock`.
+//! - [`bedrock`]: Bedrock Runtime `InvokeModel` for Stability AI Stable Image Inpaint and Remove
+//!   Background, and the legacy Titan Image Generator G1 (v1, v2) and Nova Canvas OUTPAINTING
+//!   task, validating requests as the service does and answering real images, plus an admin API
+//!   under `/_emulator/bedrock`.
 //! - [`personalize`]: Amazon Personalize Events (`PutEvents`, `PutUsers`, `PutItems`) and Runtime
 //!   (`GetRecommendations`, `GetPersonalizedRanking`), validating requests against the service
 //!   models and recommending from the events received, plus an admin API under

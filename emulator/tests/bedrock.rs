@@ -460,3 +460,548 @@ async fn bedrock_and_genesys_share_the_listener() {
         .unwrap();
     assert_eq!(missing.status(), StatusCode::METHOD_NOT_ALLOWED);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Stability AI Image Services: Stable Image Inpaint and Stable Image Remove Background.
+
+const INPAINT: &str = "us.stability.stable-image-inpaint-v1%3A0";
+const REMOVE_BACKGROUND: &str = "us.stability.stable-image-remove-background-v1%3A0";
+/// A prompt marker that makes an Inpaint call that passes validation end without painting:
+/// the cheap way to show a request at a limit is accepted.
+const ACCEPTED_MARKER: &str = "[emulator finish reason: Inference error]";
+
+/// A textured object (a gradient square, so "exactly the resized input" means something) in
+/// the middle of a plain background: the object spans the middle half of each side.
+fn object_image(w: u32, h: u32) -> RgbImage {
+    RgbImage::from_fn(w, h, |x, y| {
+        if x >= w / 4 && x < 3 * w / 4 && y >= h / 4 && y < 3 * h / 4 {
+            image::Rgb([(x * 5 % 256) as u8, (y * 7 % 256) as u8, 90])
+        } else {
+            image::Rgb([235, 235, 230])
+        }
+    })
+}
+
+/// Black (keep) over the object of [`object_image`], white (repaint) elsewhere.
+fn object_mask(w: u32, h: u32) -> GrayImage {
+    GrayImage::from_fn(w, h, |x, y| {
+        let object = x >= w / 4 && x < 3 * w / 4 && y >= h / 4 && y < 3 * h / 4;
+        image::Luma([if object { 0 } else { 255 }])
+    })
+}
+
+/// A 200 Stability answer with one image: its seed and the decoded image bytes.
+async fn stability_image(response: reqwest::Response) -> (u64, Vec<u8>) {
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.headers()["content-type"].to_str().unwrap(),
+        "application/json"
+    );
+    assert!(response.headers().contains_key("x-amzn-requestid"));
+    let body: Value = response.json().await.unwrap();
+    let keys: Vec<&String> = body.as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["finish_reasons", "images", "seeds"], "{keys:?}");
+    assert_eq!(body["finish_reasons"], json!([null]));
+    let images = body["images"].as_array().unwrap();
+    assert_eq!(images.len(), 1, "exactly one image per call");
+    let seeds = body["seeds"].as_array().unwrap();
+    assert_eq!(seeds.len(), 1);
+    (
+        seeds[0].as_u64().unwrap(),
+        STANDARD.decode(images[0].as_str().unwrap()).unwrap(),
+    )
+}
+
+/// A 200 Stability answer that ended with `reason`: exactly `{"finish_reasons": [reason]}`.
+async fn assert_finished(response: reqwest::Response, reason: &str) {
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body, json!({ "finish_reasons": [reason] }));
+}
+
+#[tokio::test]
+async fn inpaint_keeps_the_black_mask_area_exactly_and_repaints_the_rest_at_about_4_mp() {
+    let h = Harness::start().await;
+    let input = object_image(96, 64);
+    let body = json!({
+        "image": png_b64(input.clone()),
+        "mask": png_b64(object_mask(96, 64)),
+        "prompt": "a product on a marble table",
+        "negative_prompt": "text",
+        "seed": 42,
+        "grow_mask": 3,
+        "style_preset": "photographic",
+        "output_format": "png"
+    });
+    let (seed, png) = stability_image(h.invoke(INPAINT, &body).await).await;
+    assert_eq!(seed, 42, "the seed is echoed");
+    assert_eq!(image::guess_format(&png).unwrap(), ImageFormat::Png);
+    let out = image::load_from_memory(&png).unwrap().to_rgb8();
+    // About 4 MP with the input's 3:2 aspect ratio: sides rounded to multiples of 64.
+    assert_eq!(out.dimensions(), (2496, 1664));
+
+    // Inside the kept object (away from the mask edge by more than grow_mask and the bilinear
+    // blend), every pixel is the resized input's, exactly.
+    let resized = mlpipe_emulator::bedrock::paint::resize(input.as_raw(), 96, 64, 3, 2496, 1664);
+    let resized = RgbImage::from_raw(2496, 1664, resized).unwrap();
+    let (x0, x1, y0, y1) = (624 + 40, 1872 - 40, 416 + 40, 1248 - 40);
+    for y in (y0..y1).step_by(7) {
+        for x in (x0..x1).step_by(5) {
+            assert_eq!(out.get_pixel(x, y), resized.get_pixel(x, y), "({x},{y})");
+        }
+    }
+    // Scaled back down to the input's size, the object's interior is the input's.
+    let down = image::imageops::resize(&out, 96, 64, image::imageops::FilterType::Triangle);
+    for (x, y) in [(30, 20), (48, 32), (60, 40), (70, 44)] {
+        let (a, b) = (down.get_pixel(x, y).0, input.get_pixel(x, y).0);
+        let close = a.iter().zip(b).all(|(p, q)| p.abs_diff(q) <= 6);
+        assert!(close, "({x},{y}): {a:?} vs {b:?}");
+    }
+    // Outside the mask: repainted, not the input's background.
+    let corner = out.get_pixel(10, 10).0;
+    assert_ne!(corner, [235, 235, 230]);
+
+    let log = h.admin(reqwest::Method::GET, "/requests").await;
+    let entry = &log["log"][0];
+    assert_eq!(entry["model"], "stability.stable-image-inpaint-v1:0");
+    assert_eq!(entry["modelId"], "us.stability.stable-image-inpaint-v1:0");
+    assert_eq!(entry["images"], 1);
+    assert_eq!(
+        (entry["width"].as_u64(), entry["height"].as_u64()),
+        (Some(2496), Some(1664))
+    );
+    assert_eq!(entry["finishReason"], Value::Null);
+}
+
+#[tokio::test]
+async fn inpaint_without_a_mask_repaints_the_transparent_part_with_a_random_seed() {
+    let h = Harness::start().await;
+    // Opaque red on the left half, fully transparent on the right.
+    let input = image::RgbaImage::from_fn(64, 64, |x, _| {
+        if x < 32 {
+            image::Rgba([200, 20, 30, 255])
+        } else {
+            image::Rgba([200, 20, 30, 0])
+        }
+    });
+    let body = json!({
+        "image": png_b64(input),
+        "prompt": "a beach",
+        "seed": 0,
+        "output_format": "webp"
+    });
+    let (seed, webp) = stability_image(h.invoke(INPAINT, &body).await).await;
+    assert!((1..=4_294_967_294).contains(&seed), "{seed}");
+    assert_eq!(image::guess_format(&webp).unwrap(), ImageFormat::WebP);
+    let out = image::load_from_memory(&webp).unwrap().to_rgb8();
+    assert_eq!(out.dimensions(), (2048, 2048));
+    // The kept half (less the default grow_mask of 5 output pixels) is the input, exactly.
+    for (x, y) in [(0, 0), (500, 1000), (1018, 2047)] {
+        assert_eq!(out.get_pixel(x, y).0, [200, 20, 30], "({x},{y})");
+    }
+    // The transparent half is repainted.
+    let repainted = (1030..2048)
+        .step_by(97)
+        .filter(|&x| out.get_pixel(x, 700).0 != [200, 20, 30])
+        .count();
+    assert!(repainted > 5, "{repainted}");
+}
+
+#[tokio::test]
+async fn inpaint_answers_jpeg_when_asked_and_base_ids_and_arns_work() {
+    let h = Harness::start().await;
+    let body = json!({
+        "image": encode(subject_image(64, 64), ImageFormat::Jpeg),
+        "mask": png_b64(left_half_mask(64, 64)),
+        "prompt": "a forest",
+        "seed": 7,
+        "output_format": "jpeg"
+    });
+    let (seed, jpeg) = stability_image(h.invoke(INPAINT, &body).await).await;
+    assert_eq!(seed, 7);
+    assert_eq!(image::guess_format(&jpeg).unwrap(), ImageFormat::Jpeg);
+    assert_eq!(image::load_from_memory(&jpeg).unwrap().width(), 2048);
+
+    // The base id and the ARNs resolve to the same model (finish marker: no painting needed).
+    let mut cheap = body.clone();
+    cheap["prompt"] = json!(format!("a forest {ACCEPTED_MARKER}"));
+    for id in [
+        "stability.stable-image-inpaint-v1%3A0",
+        "arn%3Aaws%3Abedrock%3Aus-west-2%3A%3Afoundation-model%2Fstability.stable-image-inpaint-v1%3A0",
+        "arn%3Aaws%3Abedrock%3Aus-west-2%3A123456789012%3Ainference-profile%2Fus.stability.stable-image-inpaint-v1%3A0",
+    ] {
+        assert_finished(h.invoke(id, &cheap).await, "Inference error").await;
+    }
+}
+
+#[tokio::test]
+async fn inpaint_validation_boundaries() {
+    let h = Harness::start().await;
+    let small = png_b64(object_image(64, 64));
+    let base = json!({"image": small, "prompt": format!("a beach {ACCEPTED_MARKER}")});
+    let with = |key: &str, value: Value| {
+        let mut body = base.clone();
+        body[key] = value;
+        body
+    };
+    let without = |key: &str| {
+        let mut body = base.clone();
+        body.as_object_mut().unwrap().remove(key);
+        body
+    };
+    let sized = |w: u32, hh: u32| with("image", json!(png_b64(GrayImage::new(w, hh))));
+    // A prompt of exactly `n` characters that carries the marker.
+    let prompt_of = |n: usize| {
+        let pad = n - ACCEPTED_MARKER.len();
+        with(
+            "prompt",
+            json!(format!("{}{ACCEPTED_MARKER}", "p".repeat(pad))),
+        )
+    };
+    let gif = STANDARD.encode(b"GIF89a\x01\x00\x01\x00\x00\x00\x00;");
+
+    let accepted = vec![
+        base.clone(),
+        sized(64, 64),
+        sized(160, 64),
+        sized(64, 160),
+        prompt_of(10_000),
+        with("negative_prompt", json!("n".repeat(10_000))),
+        with("seed", json!(4_294_967_294_u64)),
+        with("seed", json!(0)),
+        with("grow_mask", json!(20)),
+        with("grow_mask", json!(0)),
+        with("output_format", json!("webp")),
+        with("style_preset", json!("pixel-art")),
+        with("style_preset", json!("3d-model")),
+        with("mask", json!(png_b64(object_mask(64, 64)))),
+        with(
+            "image",
+            json!(encode(object_image(64, 64), ImageFormat::WebP)),
+        ),
+    ];
+    for body in &accepted {
+        assert_finished(h.invoke(INPAINT, body).await, "Inference error").await;
+    }
+
+    let rejected: Vec<(Value, Vec<&str>)> = vec![
+        (sized(63, 64), vec!["#/image", "63x64", "at least 64"]),
+        (sized(64, 63), vec!["#/image", "64x63", "at least 64"]),
+        (sized(161, 64), vec!["#/image", "161x64", "2.5:1"]),
+        (sized(64, 161), vec!["#/image", "64x161", "1:2.5"]),
+        (
+            prompt_of(10_001),
+            vec!["#/prompt", "maxLength: 10000", "10001"],
+        ),
+        (with("prompt", json!("")), vec!["#/prompt", "minLength: 1"]),
+        (without("prompt"), vec!["required key [prompt]"]),
+        (without("image"), vec!["required key [image]"]),
+        (
+            with("negative_prompt", json!("n".repeat(10_001))),
+            vec!["#/negative_prompt", "maxLength: 10000"],
+        ),
+        (
+            with("seed", json!(4_294_967_295_u64)),
+            vec!["#/seed", "less or equal to 4294967294"],
+        ),
+        (
+            with("seed", json!(-1)),
+            vec!["#/seed", "greater or equal to 0"],
+        ),
+        (
+            with("grow_mask", json!(21)),
+            vec!["#/grow_mask", "less or equal to 20"],
+        ),
+        (
+            with("grow_mask", json!(-1)),
+            vec!["#/grow_mask", "greater or equal to 0"],
+        ),
+        (
+            with("output_format", json!("gif")),
+            vec!["#/output_format", "png, jpeg, webp"],
+        ),
+        (
+            with("style_preset", json!("watercolor")),
+            vec!["#/style_preset", "watercolor", "photographic"],
+        ),
+        (
+            with("samples", json!(2)),
+            vec!["extraneous key [samples] is not permitted"],
+        ),
+        (
+            with("mask", json!(png_b64(object_mask(64, 65)))),
+            vec!["#/mask", "64x65", "64x64", "same size"],
+        ),
+        (
+            with("image", json!(gif)),
+            vec!["#/image", "PNG, JPEG or WebP"],
+        ),
+        (
+            with("image", json!("not base64!")),
+            vec!["#/image", "base64"],
+        ),
+        (
+            with(
+                "prompt",
+                json!("[emulator finish reason: Filter reason: everything]"),
+            ),
+            vec!["#/prompt", "Filter reason: everything", "Inference error"],
+        ),
+    ];
+    for (body, needles) in rejected {
+        assert_validation(h.invoke(INPAINT, &body).await, &needles).await;
+    }
+
+    // The pixel limit: 3072 x 3072 = 9,437,184 passes, one row more does not (no image of
+    // exactly 9,437,185 pixels passes the side and aspect checks; the unit tests cover that
+    // count). Grey PNGs keep these big inputs cheap.
+    assert_finished(
+        h.invoke(INPAINT, &sized(3072, 3072)).await,
+        "Inference error",
+    )
+    .await;
+    assert_validation(
+        h.invoke(INPAINT, &sized(3072, 3073)).await,
+        &["#/image", "9440256 pixels", "maximum is 9437184"],
+    )
+    .await;
+
+    let log = h.admin(reqwest::Method::GET, "/requests").await;
+    assert_eq!(log["withFinishReason"], accepted.len() as u64 + 1);
+}
+
+#[tokio::test]
+async fn finish_reasons_from_the_admin_route_count_down_and_prompt_markers_apply_once() {
+    let h = Harness::start().await;
+    let inpaint = json!({"image": png_b64(object_image(64, 64)), "prompt": "a beach"});
+    let remove = json!({"image": png_b64(object_image(64, 64))});
+
+    let set = h
+        .admin(
+            reqwest::Method::POST,
+            "/finish-reason?reason=Filter%20reason%3A%20prompt&count=2",
+        )
+        .await;
+    assert_eq!(
+        set,
+        json!({"finishReason": "Filter reason: prompt", "finishReasonRemaining": 2})
+    );
+    // Invocations that fail validation, and legacy models, do not use the injection up.
+    assert_validation(h.invoke(INPAINT, &json!({"image": "x"})).await, &["prompt"]).await;
+    let titan = request(&png_b64(subject_image(512, 512)), 1, 1);
+    assert_eq!(images_of(h.invoke(TITAN_V1, &titan).await).await.len(), 1);
+    assert_finished(h.invoke(INPAINT, &inpaint).await, "Filter reason: prompt").await;
+    assert_finished(
+        h.invoke(REMOVE_BACKGROUND, &remove).await,
+        "Filter reason: prompt",
+    )
+    .await;
+    // Used up: the next one answers an image.
+    stability_image(h.invoke(REMOVE_BACKGROUND, &remove).await).await;
+
+    // count=0 cancels; `+` encodes spaces too.
+    h.admin(
+        reqwest::Method::POST,
+        "/finish-reason?reason=Inference+error&count=3",
+    )
+    .await;
+    let cancelled = h
+        .admin(reqwest::Method::POST, "/finish-reason?count=0")
+        .await;
+    assert_eq!(cancelled["finishReasonRemaining"], 0);
+    stability_image(h.invoke(REMOVE_BACKGROUND, &remove).await).await;
+
+    // A prompt marker ends that invocation only; a pending injection wins over it.
+    let marked = |reason: &str| {
+        let mut body = inpaint.clone();
+        body["prompt"] = json!(format!("a beach [emulator finish reason: {reason}]"));
+        body
+    };
+    assert_finished(
+        h.invoke(INPAINT, &marked("Filter reason: output image"))
+            .await,
+        "Filter reason: output image",
+    )
+    .await;
+    h.admin(
+        reqwest::Method::POST,
+        "/finish-reason?reason=Filter%20reason%3A%20input%20image&count=1",
+    )
+    .await;
+    assert_finished(
+        h.invoke(INPAINT, &marked("Inference error")).await,
+        "Filter reason: input image",
+    )
+    .await;
+    assert_finished(
+        h.invoke(INPAINT, &marked("Inference error")).await,
+        "Inference error",
+    )
+    .await;
+
+    let log = h.admin(reqwest::Method::GET, "/requests").await;
+    let reasons: Vec<&Value> = log["log"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["finishReason"])
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            &Value::Null,
+            &Value::Null,
+            &json!("Filter reason: prompt"),
+            &json!("Filter reason: prompt"),
+            &Value::Null,
+            &Value::Null,
+            &json!("Filter reason: output image"),
+            &json!("Filter reason: input image"),
+            &json!("Inference error"),
+        ]
+    );
+    let finished = &log["log"][2];
+    assert_eq!(finished["status"], 200);
+    assert_eq!(finished["images"], 0);
+    assert_eq!(log["withFinishReason"], 5);
+    assert_eq!(log["finishReasonRemaining"], 0);
+
+    // Bad admin requests are refused; reset clears a pending injection.
+    for query in [
+        "?reason=Filter%20reason%3A%20everything&count=1",
+        "?count=1",
+        "?reason=Inference%20error",
+        "?reason=Inference%20error&count=1&extra=1",
+    ] {
+        let response = h
+            .http
+            .post(h.url(&format!("/_emulator/bedrock/finish-reason{query}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{query}");
+        let body: Value = response.json().await.unwrap();
+        assert!(body["error"].is_string(), "{body}");
+    }
+    h.admin(
+        reqwest::Method::POST,
+        "/finish-reason?reason=Inference%20error&count=4",
+    )
+    .await;
+    h.admin(reqwest::Method::POST, "/reset").await;
+    let log = h.admin(reqwest::Method::GET, "/requests").await;
+    assert_eq!(log["finishReasonRemaining"], 0);
+    assert_eq!(log["finishReason"], Value::Null);
+    stability_image(h.invoke(REMOVE_BACKGROUND, &remove).await).await;
+}
+
+/// A green square (32..64 x 16..48) on a light background with a little noise.
+fn square_on_plain_background() -> RgbImage {
+    RgbImage::from_fn(96, 64, |x, y| {
+        if (32..64).contains(&x) && (16..48).contains(&y) {
+            image::Rgb([30, 170, 60])
+        } else if (x * 3 + y) % 5 == 0 {
+            image::Rgb([222, 226, 218])
+        } else {
+            image::Rgb([230, 230, 225])
+        }
+    })
+}
+
+#[tokio::test]
+async fn remove_background_makes_the_background_transparent() {
+    let h = Harness::start().await;
+    let input = square_on_plain_background();
+    for (format, body) in [
+        (ImageFormat::Png, json!({"image": png_b64(input.clone())})),
+        (
+            ImageFormat::WebP,
+            json!({"image": png_b64(input.clone()), "output_format": "webp"}),
+        ),
+        (
+            ImageFormat::Png,
+            json!({"image": encode(input.clone(), ImageFormat::WebP), "output_format": "png"}),
+        ),
+    ] {
+        let (_, bytes) = stability_image(h.invoke(REMOVE_BACKGROUND, &body).await).await;
+        assert_eq!(image::guess_format(&bytes).unwrap(), format);
+        let decoded = image::load_from_memory(&bytes).unwrap();
+        assert!(decoded.color().has_alpha());
+        let out = decoded.to_rgba8();
+        assert_eq!(out.dimensions(), (96, 64), "the input's size");
+        for (x, y, p) in out.enumerate_pixels() {
+            let subject = (32..64).contains(&x) && (16..48).contains(&y);
+            let expected = if subject {
+                [30, 170, 60, 255]
+            } else {
+                [0, 0, 0, 0]
+            };
+            assert_eq!(p.0, expected, "({x},{y})");
+        }
+    }
+
+    let image = png_b64(input);
+    let rejected: Vec<(Value, Vec<&str>)> = vec![
+        (
+            json!({"image": image, "output_format": "jpeg"}),
+            vec!["#/output_format", "jpeg", "alpha"],
+        ),
+        (
+            json!({"image": image, "prompt": "x"}),
+            vec!["extraneous key [prompt]"],
+        ),
+        (json!({}), vec!["required key [image]"]),
+        (
+            json!({"image": png_b64(GrayImage::new(63, 64))}),
+            vec!["#/image", "at least 64"],
+        ),
+        (
+            json!({"image": png_b64(GrayImage::new(161, 64))}),
+            vec!["#/image", "2.5:1"],
+        ),
+    ];
+    for (body, needles) in rejected {
+        assert_validation(h.invoke(REMOVE_BACKGROUND, &body).await, &needles).await;
+    }
+}
+
+/// An `Authorization` header naming `region` in its SigV4 credential scope (not verified
+/// without IAM enforcement, but read for the region).
+fn signed_in(region: &str) -> String {
+    format!(
+        "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20250101/{region}/bedrock/aws4_request, \
+         SignedHeaders=host;x-amz-date, Signature=0123"
+    )
+}
+
+#[tokio::test]
+async fn us_profiles_are_invalid_outside_their_source_regions() {
+    let h = Harness::start().await;
+    let body = json!({"image": png_b64(object_image(64, 64))});
+    let invoke_in = |model: &'static str, region: &'static str| {
+        h.http
+            .post(h.url(&format!("/model/{model}/invoke")))
+            .header("content-type", "application/json")
+            .header("authorization", signed_in(region))
+            .body(body.to_string())
+            .send()
+    };
+    assert_validation(
+        invoke_in(REMOVE_BACKGROUND, "eu-west-1").await.unwrap(),
+        &["The provided model identifier is invalid."],
+    )
+    .await;
+    for region in ["us-east-1", "us-east-2", "us-west-2"] {
+        stability_image(invoke_in(REMOVE_BACKGROUND, region).await.unwrap()).await;
+    }
+    // A base id is not a profile: callable from anywhere (unsigned requests, above, too).
+    stability_image(
+        invoke_in(
+            "stability.stable-image-remove-background-v1%3A0",
+            "eu-west-1",
+        )
+        .await
+        .unwrap(),
+    )
+    .await;
+}

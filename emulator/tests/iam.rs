@@ -35,6 +35,12 @@ const NO_PERSONALIZE: &str = "ASIANOPERSONALIZE";
 const DENIED: &str = "ASIADENIED";
 const RECOMMENDER: &str = "ASIARECOMMENDER";
 const IMAGES: &str = "ASIAIMAGES";
+const STABILITY: &str = "ASIASTABILITY";
+const STABILITY_NO_WEST: &str = "ASIASTABILITYNOWEST";
+const INPAINT_PROFILE: &str = "us.stability.stable-image-inpaint-v1:0";
+const INPAINT_MODEL: &str = "stability.stable-image-inpaint-v1:0";
+/// The regions the US inference profiles route to.
+const US_REGIONS: [&str; 3] = ["us-east-1", "us-east-2", "us-west-2"];
 const ADMIN: &str = "AKIAADMIN";
 
 fn session_arn(role: &str) -> String {
@@ -43,6 +49,20 @@ fn session_arn(role: &str) -> String {
 
 fn policy(statements: Value) -> Value {
     json!({"Version": "2012-10-17", "Statement": statements})
+}
+
+/// `bedrock:InvokeModel` on the Inpaint profile (in us-east-1) and on its foundation model in
+/// each of `regions`.
+fn stability_policy(regions: &[&str]) -> Value {
+    let mut resources = vec![format!(
+        "arn:aws:bedrock:us-east-1:{ACCOUNT}:inference-profile/{INPAINT_PROFILE}"
+    )];
+    resources.extend(
+        regions
+            .iter()
+            .map(|r| format!("arn:aws:bedrock:{r}::foundation-model/{INPAINT_MODEL}")),
+    );
+    policy(json!({"Effect": "Allow", "Action": "bedrock:InvokeModel", "Resource": resources}))
 }
 
 fn principals_document() -> Value {
@@ -72,8 +92,15 @@ fn principals_document() -> Value {
                 {"Effect": "Allow", "Action": "bedrock:InvokeModel",
                  "Resource": format!("arn:aws:bedrock:us-east-1::foundation-model/{TITAN}")},
                 {"Effect": "Allow", "Action": "bedrock:InvokeModel",
-                 "Resource": "arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.amazon.nova-canvas-v1:0"}
+                 "Resource": "arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.amazon.nova-canvas-v1:0"},
+                // A `us.` profile also needs the foundation model in each destination region.
+                {"Effect": "Allow", "Action": "bedrock:InvokeModel",
+                 "Resource": "arn:aws:bedrock:us-*::foundation-model/amazon.nova-canvas-v1:0"}
              ]))]},
+            {"accessKeyId": STABILITY, "arn": session_arn("inpaint-role"),
+             "policies": [stability_policy(&US_REGIONS)]},
+            {"accessKeyId": STABILITY_NO_WEST, "arn": session_arn("inpaint-east-role"),
+             "policies": [stability_policy(&US_REGIONS[..2])]},
             {"accessKeyId": ADMIN, "arn": format!("arn:aws:iam::{ACCOUNT}:user/localcloud"),
              "admin": true}
         ],
@@ -594,6 +621,100 @@ async fn bedrock_invoke_model_is_checked_on_the_model_in_the_callers_region() {
     let log = h.admin("/_emulator/bedrock/requests").await;
     assert_eq!(log["succeeded"], 4, "{log}");
     assert_eq!(log["rejected"], 4, "{log}");
+}
+
+/// A Stable Image Inpaint body whose prompt makes the emulator answer without painting the
+/// 4-megapixel image (a finish reason): enough to show the call reached the model.
+fn inpaint_body() -> Vec<u8> {
+    let mut bytes = std::io::Cursor::new(Vec::new());
+    RgbImage::from_pixel(64, 64, image::Rgb([200, 20, 30]))
+        .write_to(&mut bytes, ImageFormat::Png)
+        .unwrap();
+    json!({
+        "image": STANDARD.encode(bytes.into_inner()),
+        "prompt": "a beach [emulator finish reason: Inference error]"
+    })
+    .to_string()
+    .into_bytes()
+}
+
+async fn invoke_inpaint(
+    client: &bedrock::Client,
+    model_id: &str,
+) -> Result<
+    bedrock::operation::invoke_model::InvokeModelOutput,
+    bedrock::error::SdkError<bedrock::operation::invoke_model::InvokeModelError>,
+> {
+    client
+        .invoke_model()
+        .model_id(model_id)
+        .content_type("application/json")
+        .accept("application/json")
+        .body(bedrock::primitives::Blob::new(inpaint_body()))
+        .send()
+        .await
+}
+
+#[tokio::test]
+async fn a_us_inference_profile_needs_the_foundation_model_in_every_destination_region() {
+    let h = Harness::start().await;
+
+    // Allowed on the profile and on the foundation model in us-east-1, us-east-2, us-west-2.
+    let output = invoke_inpaint(&h.bedrock(STABILITY, "us-east-1"), INPAINT_PROFILE)
+        .await
+        .unwrap();
+    let body: Value = serde_json::from_slice(output.body().as_ref()).unwrap();
+    assert_eq!(body, json!({"finish_reasons": ["Inference error"]}));
+    // Its ARN is checked the same way.
+    let profile_arn =
+        format!("arn:aws:bedrock:us-east-1:{ACCOUNT}:inference-profile/{INPAINT_PROFILE}");
+    invoke_inpaint(&h.bedrock(STABILITY, "us-east-1"), &profile_arn)
+        .await
+        .unwrap();
+
+    // The same profile without the us-west-2 foundation model: denied, naming it.
+    let error = invoke_inpaint(&h.bedrock(STABILITY_NO_WEST, "us-east-1"), INPAINT_PROFILE)
+        .await
+        .unwrap_err();
+    let service_error = error.as_service_error().expect("a service error");
+    assert!(
+        service_error.is_access_denied_exception(),
+        "{service_error:?}"
+    );
+    assert_eq!(
+        service_error.message(),
+        Some(
+            denial(
+                &session_arn("inpaint-east-role"),
+                "bedrock:InvokeModel",
+                &format!("arn:aws:bedrock:us-west-2::foundation-model/{INPAINT_MODEL}")
+            )
+            .as_str()
+        )
+    );
+    // Without the profile itself: denied on the profile first.
+    let error = invoke_inpaint(&h.bedrock(IMAGES, "us-east-1"), INPAINT_PROFILE)
+        .await
+        .unwrap_err();
+    assert!(error.message().unwrap().contains(&format!(
+        "on resource: arn:aws:bedrock:us-east-1:{ACCOUNT}:inference-profile/{INPAINT_PROFILE} "
+    )));
+
+    // The profile exists only in US regions: from eu-west-1 even an admin gets 400.
+    let error = invoke_inpaint(&h.bedrock(ADMIN, "eu-west-1"), INPAINT_PROFILE)
+        .await
+        .unwrap_err();
+    let service_error = error.as_service_error().unwrap();
+    assert!(service_error.is_validation_exception(), "{service_error:?}");
+    assert_eq!(
+        service_error.message(),
+        Some("The provided model identifier is invalid.")
+    );
+
+    let log = h.admin("/_emulator/bedrock/requests").await;
+    assert_eq!(log["succeeded"], 2, "{log}");
+    assert_eq!(log["withFinishReason"], 2, "{log}");
+    assert_eq!(log["rejected"], 3, "{log}");
 }
 
 #[tokio::test]

@@ -214,6 +214,16 @@ impl Template {
                 }
                 Ok(any)
             }
+            // Rules only: `[[values...], value]`, true when the value is one of the values.
+            "Fn::Contains" => {
+                let args = list(2)?;
+                let values = self.resolve(&args[0], &NoResources)?;
+                let value = self.resolve(&args[1], &NoResources)?;
+                let values = values
+                    .as_array()
+                    .context("Fn::Contains takes a list first")?;
+                Ok(values.contains(&value))
+            }
             other => bail!("{other} is not a condition function"),
         }
     }
@@ -753,6 +763,10 @@ mod tests {
                 "SizeWithBus": {
                     "RuleCondition": {"Fn::Not": [{"Fn::Equals": [{"Ref": "Bus"}, ""]}]},
                     "Assertions": [{"Assert": {"Fn::Not": [{"Fn::Equals": [{"Ref": "Mode"}, "b"]}]}, "AssertDescription": "mode b needs no bus"}]
+                },
+                "ModeBRegions": {
+                    "RuleCondition": {"Fn::Equals": [{"Ref": "Mode"}, "b"]},
+                    "Assertions": [{"Assert": {"Fn::Contains": [["us-east-1", "us-west-2"], {"Ref": "AWS::Region"}]}, "AssertDescription": "mode b is offered in us-east-1 and us-west-2 only"}]
                 }
             },
             "Conditions": {
@@ -823,6 +837,13 @@ mod tests {
         assert!(err(&[("Mode", "c")]).contains("one of a, b"));
         assert!(err(&[("Nope", "1")]).contains("not declared"));
         assert!(err(&[("Bus", "aws.partner/x"), ("Mode", "b")]).contains("mode b needs no bus"));
+        // Fn::Contains over a pseudo parameter
+        assert!(Template::new(&sample(), &values(&[("Mode", "b")]), pseudo()).is_ok());
+        let elsewhere = Pseudo::new("eu-west-1", "123456789012", "stack");
+        let e = Template::new(&sample(), &values(&[("Mode", "b")]), elsewhere)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("offered in us-east-1 and us-west-2 only"), "{e}");
     }
 
     #[test]

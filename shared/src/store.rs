@@ -8,11 +8,11 @@ use std::future::Future;
 use aws_sdk_s3::primitives::ByteStream;
 use bytes::Bytes;
 
-use crate::error::{ErrorKind, PipelineError};
+use crate::error::PipelineError;
 
 /// The object operations the pipelines need.
 pub trait ObjectStore: Send + Sync {
-    /// Reads a whole object. A missing object is [`ErrorKind::InvalidInput`].
+    /// Reads a whole object. A missing object is [`crate::ErrorKind::InvalidInput`].
     fn get(
         &self,
         bucket: &str,
@@ -39,6 +39,14 @@ pub trait ObjectStore: Send + Sync {
 /// `s3://bucket/key` for messages.
 pub fn s3_uri(bucket: &str, key: &str) -> String {
     format!("s3://{bucket}/{key}")
+}
+
+/// A missing object: the key is wrong (a mistyped manifest key), not the configuration.
+pub fn not_found_error(bucket: &str, key: &str) -> PipelineError {
+    PipelineError::invalid_input(format!(
+        "reading {}: not found (NoSuchKey): check the key",
+        s3_uri(bucket, key)
+    ))
 }
 
 /// Splits `s3://bucket/prefix` into bucket and prefix.
@@ -89,7 +97,7 @@ impl ObjectStore for S3Store {
                 let not_found = err.as_service_error().is_some_and(|e| e.is_no_such_key());
                 let mut e = PipelineError::from_sdk(&what, &err);
                 if not_found {
-                    e.kind = ErrorKind::InvalidInput;
+                    e = not_found_error(bucket, key);
                 }
                 return Err(e);
             }
@@ -209,9 +217,8 @@ mod memory {
 
     impl ObjectStore for MemoryStore {
         async fn get(&self, bucket: &str, key: &str) -> Result<Bytes, PipelineError> {
-            self.object(bucket, key).ok_or_else(|| {
-                PipelineError::invalid_input(format!("reading {}: NoSuchKey", s3_uri(bucket, key)))
-            })
+            self.object(bucket, key)
+                .ok_or_else(|| super::not_found_error(bucket, key))
         }
 
         async fn put(
@@ -248,6 +255,7 @@ mod memory {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ErrorKind;
 
     #[test]
     fn event_keys_decode() {

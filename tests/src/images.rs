@@ -337,16 +337,19 @@ impl ImagePipeline {
     }
 }
 
-/// A manifest for `keys` with the settings the tests use (2 images per input, fixed seed);
-/// every image keeps what the label `Product` finds.
+/// The label the local cloud's Rekognition (moto) finds in every image, with one instance box.
+pub const LOCAL_REKOGNITION_LABEL: &str = "Mobile Phone";
+
+/// A manifest for `keys` with the settings the tests use (the deployed model, 2 images per
+/// input, fixed seed); every image keeps what Rekognition finds for
+/// [`LOCAL_REKOGNITION_LABEL`] (labels resolved to instance boxes, as on AWS).
 pub fn manifest(keys: &[String]) -> Value {
     json!({
         "prompt": "a sunlit marble kitchen counter, soft morning light",
         "negativePrompt": "people, text, watermark",
-        "mode": "PRECISE",
         "numberOfImages": 2,
         "seed": 42,
-        "images": keys.iter().map(|k| json!({"key": k, "labels": ["Product"]})).collect::<Vec<_>>(),
+        "images": keys.iter().map(|k| json!({"key": k, "labels": [LOCAL_REKOGNITION_LABEL]})).collect::<Vec<_>>(),
     })
 }
 

@@ -57,9 +57,13 @@ pub struct RunArgs {
 }
 
 pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
-    // Everything that can be checked offline is checked before anything is uploaded.
-    args.generation.model()?;
+    // Everything that can be checked offline is checked before anything is uploaded. Without
+    // --model the stack's deployed model (unknown here) checks the options.
+    let model = args.generation.model()?;
     args.generation.boxes()?;
+    if args.generation.model_given() {
+        args.generation.check(model)?;
+    }
     let images = list_images(&args.dir)?;
     let job_id = match &args.job_id {
         Some(id) => id.clone(),
@@ -179,7 +183,7 @@ async fn run_job(
     };
     eprintln!("finished  {execution_arn}: {}", status.as_str());
 
-    // Generated images: generated/<job>/<image key without extension>/<i>.png ->
+    // Generated images: generated/<job>/<image key>/<i>.png ->
     // <out>/<image file stem>/<i>.png.
     let generated_prefix = format!("generated/{job_id}/");
     let uploads_prefix = format!("uploads/{job_id}/");

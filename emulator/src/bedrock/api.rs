@@ -13,6 +13,17 @@
 //!   invalid." (what the service answers for ids it cannot resolve; ResourceNotFoundException
 //!   is reserved for resources such as custom models or profiles that do not exist in the
 //!   account).
+//! - A `us.` inference profile (as an id or an ARN) called from a region outside
+//!   [`models::US_PROFILE_REGIONS`] answers 400 ValidationException "The provided model
+//!   identifier is invalid." too (profiles exist only in their source regions). The region is
+//!   the SigV4 credential scope's; an unsigned request (or a SigV4a scope without a region) is
+//!   not refused.
+//! - Legacy models (Titan, Nova Canvas) answer `{"images": [...], "error": null}`. The
+//!   Stability AI Image Services answer `{"seeds": [<seed>], "finish_reasons": [null],
+//!   "images": ["<base64>"]}` (one image per call), or, when the invocation ends with a finish
+//!   reason (see [`super::admin`] and [`super::validate::finish_marker`] for how tests ask for
+//!   one), `{"finish_reasons": ["<reason>"]}` exactly as the Bedrock user guide shows it: 200,
+//!   no seeds, no images.
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -21,13 +32,13 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
-use serde_json::json;
+use serde_json::{json, Value};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use crate::access::Access;
 
-use super::models::{self, Model};
+use super::models::{self, Api, Family, Model, StabilityService};
 use super::validate::{self, Invalid};
 use super::{paint, BedrockService, Invocation};
 
@@ -60,18 +71,22 @@ impl From<Invalid> for ApiError {
     }
 }
 
-/// A successful invocation: the PNGs, base64-encoded.
+/// A 200 answer: its JSON body and what the log says of it.
 struct Generated {
-    images: Vec<String>,
-    width: u32,
-    height: u32,
+    body: Value,
+    images: u32,
+    /// Size of the returned images (`None` when there are none).
+    size: Option<(u32, u32)>,
+    /// The non-null finish reason of a Stability answer without an image.
+    finish_reason: Option<&'static str>,
 }
 
 /// `POST /model/{modelId}/invoke`.
 ///
 /// Order of the checks: the caller (with IAM enforcement), an injected throttling error, the
-/// caller's permission (`bedrock:InvokeModel` on [`model_resource_arn`]), then the model id and
-/// the request itself.
+/// caller's permission (`bedrock:InvokeModel` on each of [`model_resource_arns`]), then the model
+/// id (and, for a `us.` profile, the caller's region) and the request itself; for the
+/// Stability services, an injected or requested finish reason last.
 pub async fn invoke_model(
     State(service): State<BedrockService>,
     Path(model_id): Path<String>,
@@ -83,6 +98,7 @@ pub async fn invoke_model(
     let request_bytes = body.as_ref().map_or(0, Bytes::len);
     let model = models::resolve(&model_id);
     let access = Access::of_request(service.iam(), &headers, &uri);
+    let scope_region = crate::iam::credential(&headers, uri.query()).and_then(|c| c.region);
 
     let throttled = access.is_ok() && {
         let mut inner = service.lock();
@@ -101,10 +117,22 @@ pub async fn invoke_model(
             message: THROTTLING_MESSAGE.to_owned(),
         }),
         Ok(access) => {
-            let resource = model_resource_arn(&model_id, access.region(), access.account());
-            match access.check(INVOKE_MODEL_ACTION, &resource) {
+            let resources = model_resource_arns(
+                &model_id,
+                model.is_some(),
+                access.region(),
+                access.account(),
+            );
+            match resources
+                .iter()
+                .try_for_each(|resource| access.check(INVOKE_MODEL_ACTION, resource))
+            {
                 Err(denied) => Err(ApiError::from(denied)),
-                Ok(()) => invoke(model, body, &headers).await,
+                Ok(()) => {
+                    let model =
+                        model.filter(|_| profile_available(&model_id, scope_region.as_deref()));
+                    invoke(&service, model, body, &headers).await
+                }
             }
         }
     };
@@ -122,16 +150,18 @@ pub async fn invoke_model(
         images: 0,
         width: None,
         height: None,
+        finish_reason: None,
         request_bytes,
         request_id: request_id.clone(),
         at,
     };
     let response = match outcome {
         Ok(generated) => {
-            entry.images = generated.images.len() as u32;
-            entry.width = Some(generated.width);
-            entry.height = Some(generated.height);
-            let body = json!({ "images": generated.images, "error": null }).to_string();
+            entry.images = generated.images;
+            entry.width = generated.size.map(|(w, _)| w);
+            entry.height = generated.size.map(|(_, h)| h);
+            entry.finish_reason = generated.finish_reason;
+            let body = generated.body.to_string();
             let mut response = (
                 StatusCode::OK,
                 [(header::CONTENT_TYPE, "application/json")],
@@ -156,6 +186,7 @@ pub async fn invoke_model(
 
 /// The invocation proper, once the caller may make it.
 async fn invoke(
+    service: &BedrockService,
     model: Option<Model>,
     body: Result<Bytes, BytesRejection>,
     headers: &HeaderMap,
@@ -170,7 +201,8 @@ async fn invoke(
         ))
     })?;
     check_content_type(headers)?;
-    tokio::task::spawn_blocking(move || generate(model, &body))
+    let service = service.clone();
+    tokio::task::spawn_blocking(move || generate(&service, model, &body))
         .await
         .unwrap_or_else(|e| {
             Err(ApiError {
@@ -190,7 +222,7 @@ async fn invoke(
 /// - a base model id: `arn:aws:bedrock:{region}::foundation-model/{id}`.
 ///
 /// AWS also checks, for an inference profile, `bedrock:InvokeModel` on the foundation model in
-/// each region the profile routes to; the emulator checks the profile only.
+/// each region the profile routes to: see [`model_resource_arns`].
 pub fn model_resource_arn(model_id: &str, region: &str, account: &str) -> String {
     if model_id.starts_with("arn:") {
         return model_id.to_owned();
@@ -202,6 +234,57 @@ pub fn model_resource_arn(model_id: &str, region: &str, account: &str) -> String
         format!("arn:aws:bedrock:{region}:{account}:inference-profile/{model_id}")
     } else {
         format!("arn:aws:bedrock:{region}::foundation-model/{model_id}")
+    }
+}
+
+/// Every resource `InvokeModel` on `model_id` needs `bedrock:InvokeModel` on, in the order they
+/// are checked (the first one not allowed is named in the AccessDeniedException):
+///
+/// 1. [`model_resource_arn`];
+/// 2. for a `us.` cross-region inference profile (its id or its ARN) of a model the emulator
+///    serves (`known_model`), called from one of [`models::US_PROFILE_REGIONS`]:
+///    `arn:aws:bedrock:{r}::foundation-model/{base id}` for each `r` of those regions, the
+///    profile's destinations, as AWS requires.
+///
+/// Other geographies (`eu.`, `apac.`, `jp.`, `au.`, `us-gov.`, `global.`): the profile only;
+/// the emulator does not know their destination regions. A `us.` profile called from another
+/// region is refused as an invalid model id after the profile check ([`invoke_model`]).
+pub fn model_resource_arns(
+    model_id: &str,
+    known_model: bool,
+    region: &str,
+    account: &str,
+) -> Vec<String> {
+    let mut resources = vec![model_resource_arn(model_id, region, account)];
+    if let Some(base) = us_profile_base(model_id) {
+        if known_model && models::US_PROFILE_REGIONS.contains(&region) {
+            resources.extend(
+                models::US_PROFILE_REGIONS
+                    .iter()
+                    .map(|r| format!("arn:aws:bedrock:{r}::foundation-model/{base}")),
+            );
+        }
+    }
+    resources
+}
+
+/// The base model id of a `us.` cross-region inference profile, given as its id
+/// (`us.stability.stable-image-inpaint-v1:0`) or its ARN (`...:inference-profile/us....`).
+pub fn us_profile_base(model_id: &str) -> Option<&str> {
+    let profile = if model_id.starts_with("arn:") {
+        model_id.split_once(":inference-profile/")?.1
+    } else {
+        model_id
+    };
+    profile.strip_prefix("us.")
+}
+
+/// Whether `model_id` may be called from `region` (the credential scope's, if known): a `us.`
+/// profile only from [`models::US_PROFILE_REGIONS`]; anything else from anywhere.
+fn profile_available(model_id: &str, region: Option<&str>) -> bool {
+    match (us_profile_base(model_id), region) {
+        (Some(_), Some(region)) => models::US_PROFILE_REGIONS.contains(&region),
+        _ => true,
     }
 }
 
@@ -229,17 +312,82 @@ fn check_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
 }
 
 /// Validates the request and paints its images (CPU-bound: runs on the blocking pool).
-fn generate(model: Model, body: &[u8]) -> Result<Generated, ApiError> {
-    let job = validate::outpaint_job(model, body)?;
+fn generate(service: &BedrockService, model: Model, body: &[u8]) -> Result<Generated, ApiError> {
+    match model.api {
+        Api::Legacy(family) => generate_legacy(model.id, family, body),
+        Api::Stability(StabilityService::Inpaint) => {
+            let job = validate::inpaint_job(body)?;
+            let seed = if job.seed == 0 {
+                random_seed()
+            } else {
+                job.seed
+            };
+            if let Some(reason) = service.take_finish_reason().or(job.finish_marker) {
+                return Ok(finished(reason));
+            }
+            let (bytes, w, h) = paint::inpaint(&job, seed);
+            Ok(stability_image(seed, &bytes, w, h))
+        }
+        Api::Stability(StabilityService::RemoveBackground) => {
+            let job = validate::remove_background_job(body)?;
+            if let Some(reason) = service.take_finish_reason() {
+                return Ok(finished(reason));
+            }
+            let out = paint::remove_background(&job.image);
+            let bytes = paint::encode_rgba(&out, job.output_format);
+            Ok(stability_image(
+                random_seed(),
+                &bytes,
+                out.width(),
+                out.height(),
+            ))
+        }
+    }
+}
+
+/// Titan / Nova Canvas OUTPAINTING.
+fn generate_legacy(model_id: &str, family: Family, body: &[u8]) -> Result<Generated, ApiError> {
+    let job = validate::outpaint_job(model_id, family, body)?;
     let keep = paint::keep_mask(&job);
-    let images = (0..job.number_of_images)
+    let images: Vec<String> = (0..job.number_of_images)
         .map(|i| STANDARD.encode(paint::render(&job, &keep, i)))
         .collect();
     Ok(Generated {
-        images,
-        width: job.image.width(),
-        height: job.image.height(),
+        images: images.len() as u32,
+        body: json!({ "images": images, "error": null }),
+        size: Some((job.image.width(), job.image.height())),
+        finish_reason: None,
     })
+}
+
+/// A Stability answer with one image.
+fn stability_image(seed: u64, bytes: &[u8], width: u32, height: u32) -> Generated {
+    Generated {
+        body: json!({
+            "seeds": [seed],
+            "finish_reasons": [null],
+            "images": [STANDARD.encode(bytes)],
+        }),
+        images: 1,
+        size: Some((width, height)),
+        finish_reason: None,
+    }
+}
+
+/// A Stability answer that ended with `reason`: no image.
+fn finished(reason: &'static str) -> Generated {
+    Generated {
+        body: json!({ "finish_reasons": [reason] }),
+        images: 0,
+        size: None,
+        finish_reason: Some(reason),
+    }
+}
+
+/// A seed for a request that asked for a random one: 1..=[`models::STABILITY_SEED_MAX`].
+fn random_seed() -> u64 {
+    let value = u64::from(u32::from_le_bytes(crate::ids::random_bytes::<4>()));
+    value % models::STABILITY_SEED_MAX as u64 + 1
 }
 
 #[cfg(test)]
@@ -264,5 +412,80 @@ mod tests {
         }
         let given = "arn:aws:bedrock:us-west-2::foundation-model/amazon.nova-canvas-v1:0";
         assert_eq!(arn(given), given);
+    }
+
+    #[test]
+    fn us_profiles_also_need_the_foundation_model_in_each_destination_region() {
+        let id = "us.stability.stable-image-inpaint-v1:0";
+        let fm = |r: &str| {
+            format!("arn:aws:bedrock:{r}::foundation-model/stability.stable-image-inpaint-v1:0")
+        };
+        let profile = format!("arn:aws:bedrock:us-east-2:210987654321:inference-profile/{id}");
+        assert_eq!(
+            model_resource_arns(id, true, "us-east-2", "210987654321"),
+            [
+                profile.clone(),
+                fm("us-east-1"),
+                fm("us-east-2"),
+                fm("us-west-2")
+            ]
+        );
+        // Given as its ARN: the same foundation models.
+        assert_eq!(
+            model_resource_arns(&profile, true, "us-east-2", "210987654321"),
+            [
+                profile.clone(),
+                fm("us-east-1"),
+                fm("us-east-2"),
+                fm("us-west-2")
+            ]
+        );
+        // Other geographies, unknown models, profiles called from outside the US: the profile.
+        let eu = "eu.stability.stable-image-inpaint-v1:0";
+        assert_eq!(model_resource_arns(eu, true, "eu-west-1", "1").len(), 1);
+        assert_eq!(
+            model_resource_arns("us.stability.nothing-v1:0", false, "us-east-1", "1").len(),
+            1
+        );
+        assert_eq!(model_resource_arns(id, true, "eu-west-1", "1").len(), 1);
+        // A base id or a foundation-model ARN: itself.
+        assert_eq!(
+            model_resource_arns(
+                "stability.stable-image-inpaint-v1:0",
+                true,
+                "us-west-2",
+                "1"
+            ),
+            [fm("us-west-2")]
+        );
+        assert_eq!(
+            model_resource_arns(&fm("us-west-2"), true, "us-east-1", "1"),
+            [fm("us-west-2")]
+        );
+    }
+
+    #[test]
+    fn us_profiles_exist_only_in_us_regions() {
+        let id = "us.stability.stable-image-remove-background-v1:0";
+        assert!(profile_available(id, Some("us-west-2")));
+        assert!(!profile_available(id, Some("eu-west-1")));
+        assert!(profile_available(id, None), "unknown region: not refused");
+        assert!(profile_available(
+            "stability.stable-image-remove-background-v1:0",
+            Some("eu-west-1")
+        ));
+        assert!(!profile_available(
+            "arn:aws:bedrock:ap-south-1:1:inference-profile/us.amazon.nova-canvas-v1:0",
+            Some("ap-south-1")
+        ));
+        assert!(profile_available("us-gov.x", Some("us-gov-west-1")));
+    }
+
+    #[test]
+    fn random_seeds_are_in_range() {
+        for _ in 0..100 {
+            let seed = random_seed();
+            assert!((1..=4_294_967_294).contains(&seed));
+        }
     }
 }

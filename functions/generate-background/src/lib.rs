@@ -1,31 +1,41 @@
 //! `generate-background`: the per-image task of the image background Distributed Map.
 //!
-//! For one image of a job: reads it from `UPLOAD_BUCKET`, builds the OUTPAINTING request with
-//! [`shared::image::build_request`] (format and size checks, fitting to a size the model
-//! accepts, `maskPrompt` from labels or a `maskImage` drawn from boxes), invokes the model
-//! through [`ImageModel`] (Bedrock Runtime InvokeModel; the SDK retries throttling with
-//! exponential backoff), and saves every returned image as PNG at
-//! `<GENERATED_PREFIX><jobId>/<image key without extension>/<index>.png` in `GENERATED_BUCKET`.
-//! Keys depend only on the event, so a retried task overwrites its earlier outputs.
+//! For one image of a job:
+//! 1. reads it from `UPLOAD_BUCKET` (a missing key is `InvalidInput` "not found");
+//! 2. works out the mask: `maskBoxes` as given; `labels` resolved to instance boxes with
+//!    Rekognition DetectLabels for Stability (a `maskPrompt` for the legacy models); no mask
+//!    (or `"mask": "subject"`) keeps the main subject, found by Stable Image Remove Background;
+//! 3. builds the request with [`shared::image::prepare`] (the image as displayed, fitted to what
+//!    the model accepts: a 48 MP photo is scaled down, not refused);
+//! 4. invokes the model through [`ImageModel`] (Bedrock Runtime InvokeModel; the SDK retries
+//!    throttling with exponential backoff): one call for the legacy models, one call per image
+//!    for Stability (`numberOfImages` N = N calls with consecutive seeds);
+//! 5. brings every image back to the source's size and aspect (the model's frame and padding
+//!    bands dropped) and saves it as PNG at `<GENERATED_PREFIX><jobId>/<image key>/<index>.png`
+//!    in `GENERATED_BUCKET`. Keys depend only on the event (and keep the source's extension, so
+//!    `a.png` and `a.jpg` of one job never collide), so a retried task overwrites its outputs.
 //!
 //! The returned payload names the outputs only (state payloads are capped at 256 KiB): image
-//! bytes never travel through Step Functions. A model answer with a non-null `error` fails the
-//! task with `InvalidInput` (the reference recorded such answers as success).
+//! bytes never travel through Step Functions. A Titan/Nova `error` or a Stability content-filter
+//! finish reason fails the image with `InvalidInput` and the reason; nothing is saved.
 //!
 //! Errors carry the Lambda `errorType` the state machine's Retry/Catch match on: `Retryable`
-//! (throttling still failing after the SDK's retries, 5xx, time-outs), `InvalidInput` (bad event,
-//! missing or unusable image, request the model rejects, model `error`), `Misconfigured` (access
-//! denied, unknown bucket).
+//! (throttling still failing after the SDK's retries, 5xx, time-outs, Stability "Inference
+//! error"), `InvalidInput` (bad event, missing or unusable image, request the model rejects,
+//! filtered content), `Misconfigured` (access denied, unknown bucket).
 
 use std::future::Future;
 use std::time::Instant;
 
-use base64::Engine as _;
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use shared::config::{optional, parse_or, prefix_or, required, ConfigError, Source};
-use shared::image::{build_request, decode, encode_png, sniff_format, ImageFormat, Model};
+pub use shared::image::DEFAULT_MODEL_ID;
+use shared::image::{
+    boxes_for_labels, encode_png, parse_response, prepare, remove_background_body,
+    remove_background_model_id, restore, DetectedInstance, DetectedLabel, Family, Mask, Model,
+};
 /// The event: one image of a job (the type lives in `shared::image` because `start-image-job`
 /// writes it).
 pub use shared::image::{ImageItem, ImageTask as Event, Job, MaskBox, MAX_JOB_ID_CHARS};
@@ -36,10 +46,13 @@ use shared::PipelineError;
 #[cfg(test)]
 mod tests;
 
-/// The model used when neither `MODEL_ID` nor the event names one.
-pub const DEFAULT_MODEL_ID: &str = "amazon.titan-image-generator-v2:0";
 /// Default of `BEDROCK_MAX_ATTEMPTS`.
 pub const DEFAULT_MAX_ATTEMPTS: u32 = 6;
+/// Labels asked of Rekognition when resolving a job's labels to boxes.
+pub const DETECT_MAX_LABELS: u32 = 100;
+/// Lowest confidence of those labels.
+pub const DETECT_MIN_CONFIDENCE: f32 = 50.0;
+
 /// Settings, from environment variables.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
@@ -49,9 +62,12 @@ pub struct Config {
     pub output_bucket: String,
     /// `GENERATED_PREFIX` (default `generated/`).
     pub output_prefix: String,
-    /// `MODEL_ID` (default [`DEFAULT_MODEL_ID`]): a model id, inference profile id or ARN of
-    /// Titan Image Generator v1/v2 or Nova Canvas. The event's `job.model` overrides it.
+    /// `MODEL_ID` (default [`DEFAULT_MODEL_ID`]): the deployed model, a model id, inference
+    /// profile id or ARN of Stable Image Inpaint or a legacy model. A job naming another model
+    /// is refused (IAM allows this one only).
     pub model_id: String,
+    /// The deployed model.
+    pub model: Model,
     /// `BEDROCK_MAX_ATTEMPTS` (default 6): attempts of the SDK's standard retry (throttling,
     /// 5xx, time-outs) per InvokeModel.
     pub bedrock_max_attempts: u32,
@@ -63,7 +79,8 @@ impl Config {
         let output_bucket = required(src, "GENERATED_BUCKET")?;
         let output_prefix = prefix_or(src, "GENERATED_PREFIX", "generated/", true)?;
         let model_id = optional(src, "MODEL_ID").unwrap_or_else(|| DEFAULT_MODEL_ID.to_owned());
-        Model::from_id(&model_id).map_err(|e| ConfigError::new("MODEL_ID", e.message))?;
+        let model =
+            Model::from_id(&model_id).map_err(|e| ConfigError::new("MODEL_ID", e.message))?;
         let bedrock_max_attempts = parse_or(src, "BEDROCK_MAX_ATTEMPTS", DEFAULT_MAX_ATTEMPTS)?;
         if !(1..=20).contains(&bedrock_max_attempts) {
             return Err(ConfigError::new(
@@ -76,8 +93,14 @@ impl Config {
             output_bucket,
             output_prefix,
             model_id,
+            model,
             bedrock_max_attempts,
         })
+    }
+
+    /// Stable Image Remove Background, addressed like the deployed model (same profile).
+    pub fn remove_background_model_id(&self) -> String {
+        remove_background_model_id(&self.model_id)
     }
 }
 
@@ -95,8 +118,12 @@ pub struct Generated {
     pub job_id: String,
     pub image_key: String,
     pub model: String,
+    /// The saved images' size: the source's, as displayed.
     pub width: u32,
     pub height: u32,
+    /// The size sent to the model.
+    pub request_width: u32,
+    pub request_height: u32,
     pub outputs: Vec<Output>,
 }
 
@@ -125,37 +152,74 @@ impl ImageModel for aws_sdk_bedrockruntime::Client {
     }
 }
 
-/// The model's answer.
-#[derive(Debug, Deserialize)]
-struct ModelResponse {
-    #[serde(default)]
-    images: Vec<String>,
-    #[serde(default)]
-    error: Option<String>,
+/// Finds labels with their instance boxes in an image of a bucket.
+pub trait LabelFinder: Send + Sync {
+    fn labels(
+        &self,
+        bucket: &str,
+        key: &str,
+    ) -> impl Future<Output = Result<Vec<DetectedLabel>, PipelineError>> + Send;
 }
 
-/// `<prefix><jobId>/<image key without extension>/<index>.png`.
+/// [`LabelFinder`] over Rekognition DetectLabels, with the `detect-labels` API's own adapter
+/// (boxes clipped to the image, instances without a box dropped).
+impl LabelFinder for detect_labels::RekognitionDetector {
+    async fn labels(&self, bucket: &str, key: &str) -> Result<Vec<DetectedLabel>, PipelineError> {
+        use detect_labels::LabelDetector as _;
+        let found = self
+            .detect(bucket, key, DETECT_MAX_LABELS, DETECT_MIN_CONFIDENCE)
+            .await
+            .map_err(|e| {
+                PipelineError::new(
+                    e.kind(),
+                    format!("finding labels in {}: {}", s3_uri(bucket, key), e.detail()),
+                )
+            })?;
+        Ok(found
+            .labels
+            .into_iter()
+            .map(|l| DetectedLabel {
+                name: l.name,
+                parents: l.parents,
+                instances: l
+                    .instances
+                    .into_iter()
+                    .map(|i| DetectedInstance {
+                        confidence: i.confidence,
+                        bounding_box: shared::image::BoundingBox {
+                            left: i.bounding_box.left,
+                            top: i.bounding_box.top,
+                            width: i.bounding_box.width,
+                            height: i.bounding_box.height,
+                        },
+                    })
+                    .collect(),
+            })
+            .collect())
+    }
+}
+
+/// `<prefix><jobId>/<image key>/<index>.png`: the whole key (extension included), so two
+/// sources that differ only by extension never share outputs.
 pub fn output_key(prefix: &str, job_id: &str, image_key: &str, index: usize) -> String {
     let key = image_key.trim_start_matches('/');
-    let stem = match key.rsplit_once('.') {
-        Some((stem, ext)) if !ext.contains('/') && !stem.is_empty() && !stem.ends_with('/') => stem,
-        _ => key,
-    };
-    format!("{prefix}{job_id}/{stem}/{index}.png")
+    format!("{prefix}{job_id}/{key}/{index}.png")
 }
 
 /// The handler.
-pub struct Generator<S, M> {
+pub struct Generator<S, M, L> {
     store: S,
     model: M,
+    labels: L,
     config: Config,
 }
 
-impl<S: ObjectStore, M: ImageModel> Generator<S, M> {
-    pub fn new(store: S, model: M, config: Config) -> Self {
+impl<S: ObjectStore, M: ImageModel, L: LabelFinder> Generator<S, M, L> {
+    pub fn new(store: S, model: M, labels: L, config: Config) -> Self {
         Self {
             store,
             model,
+            labels,
             config,
         }
     }
@@ -180,6 +244,23 @@ impl<S: ObjectStore, M: ImageModel> Generator<S, M> {
         result
     }
 
+    /// Invokes a model, recording its latency.
+    async fn call(
+        &self,
+        model_id: &str,
+        body: String,
+        metrics: &mut Metrics,
+    ) -> Result<Vec<u8>, PipelineError> {
+        let started = Instant::now();
+        let answer = self.model.invoke(model_id, body.into_bytes()).await;
+        metrics.add(
+            "BedrockLatency",
+            Unit::Milliseconds,
+            started.elapsed().as_secs_f64() * 1000.0,
+        );
+        answer
+    }
+
     async fn generate(
         &self,
         event: Value,
@@ -188,116 +269,115 @@ impl<S: ObjectStore, M: ImageModel> Generator<S, M> {
         let event = Event::parse(event)?;
         let job_id = event.job.job_id.as_str();
         let image_key = event.image.key.as_str();
-        let model_id = event
+        let model = self.config.model;
+        let model_id = self.config.model_id.as_str();
+        if let Some(asked) = event
             .job
             .model
             .as_deref()
             .map(str::trim)
             .filter(|m| !m.is_empty())
-            .unwrap_or(&self.config.model_id)
-            .to_owned();
-        let model = Model::from_id(&model_id)
-            .map_err(|e| PipelineError::invalid_input(format!("job.{}", e.message)))?;
+        {
+            let asked_model = Model::from_id(asked)
+                .map_err(|e| PipelineError::invalid_input(format!("job.{}", e.message)))?;
+            if asked_model != model {
+                return Err(PipelineError::invalid_input(format!(
+                    "job.model: {asked:?} is not the deployed model {model_id} (the stack may invoke only that one; redeploy with ImageModelId to change it)"
+                )));
+            }
+        }
+        let source_uri = s3_uri(&self.config.upload_bucket, image_key);
+        let in_image = |e: PipelineError| e.context(format!("image {source_uri}"));
 
         let source = self
             .store
             .get(&self.config.upload_bucket, image_key)
             .await?;
-        let built = build_request(model, &source, &event.outpainting_job()).map_err(|e| {
-            e.context(format!(
-                "image {}",
-                s3_uri(&self.config.upload_bucket, image_key)
-            ))
-        })?;
+        let mut job = event.edit_job();
+        if let (Mask::Labels(wanted), Family::Stability) = (&job.mask, model.family()) {
+            let detected = self
+                .labels
+                .labels(&self.config.upload_bucket, image_key)
+                .await?;
+            let boxes = boxes_for_labels("image.labels", wanted, &detected).map_err(in_image)?;
+            tracing::info!(
+                job_id,
+                image_key,
+                boxes = boxes.len(),
+                "labels resolved to boxes"
+            );
+            job.mask = Mask::Boxes(boxes);
+        }
+        let prepared = prepare(model, &source, &job).map_err(in_image)?;
         drop(source);
-        let (width, height) = (built.transform.width, built.transform.height);
-        let body = built.to_json().into_bytes();
-        drop(built);
+        let subject = if job.mask == Mask::Subject {
+            let removal_id = self.config.remove_background_model_id();
+            let body = remove_background_body(&prepared);
+            let answer = self
+                .call(&removal_id, body, metrics)
+                .await
+                .map_err(|e| e.context(format!("image {image_key}")))?;
+            let mut images = parse_response(Family::Stability, &removal_id, &answer)?;
+            Some(images.swap_remove(0))
+        } else {
+            None
+        };
+        let built = prepared
+            .finish(&job, subject.as_deref())
+            .map_err(in_image)?;
+        drop(subject);
+        let t = built.transform;
         tracing::info!(
             job_id,
             image_key,
             model = %model_id,
-            width,
-            height,
-            request_bytes = body.len(),
+            width = t.width,
+            height = t.height,
+            calls = built.calls(),
             "invoking model"
         );
 
-        let started = Instant::now();
-        let answer = self.model.invoke(&model_id, body).await;
-        metrics.add(
-            "BedrockLatency",
-            Unit::Milliseconds,
-            started.elapsed().as_secs_f64() * 1000.0,
-        );
-        let answer = answer.map_err(|e| e.context(format!("image {image_key}")))?;
-        let images = parse_response(&answer, &model_id)?;
-        drop(answer);
-
-        let mut outputs = Vec::with_capacity(images.len());
-        for (index, png) in images.into_iter().enumerate() {
-            let key = output_key(&self.config.output_prefix, job_id, image_key, index);
-            let size = png.len();
-            self.store
-                .put(
-                    &self.config.output_bucket,
-                    &key,
-                    Bytes::from(png),
-                    "image/png",
-                )
-                .await?;
-            tracing::info!(job_id, image_key, output_key = %key, bytes = size, "saved image");
-            outputs.push(Output {
-                bucket: self.config.output_bucket.clone(),
-                key,
-            });
+        let mut outputs = Vec::new();
+        for call in 0..built.calls() {
+            let answer = self
+                .call(model_id, built.body(call), metrics)
+                .await
+                .map_err(|e| e.context(format!("image {image_key}")))?;
+            let images = parse_response(model.family(), model_id, &answer)?;
+            drop(answer);
+            for generated in images {
+                let restored = restore(&generated, &t).map_err(|e| {
+                    PipelineError::retryable(format!("{model_id}: unreadable image: {}", e.message))
+                })?;
+                drop(generated);
+                let png = encode_png(&restored)?;
+                drop(restored);
+                let key = output_key(&self.config.output_prefix, job_id, image_key, outputs.len());
+                let size = png.len();
+                self.store
+                    .put(
+                        &self.config.output_bucket,
+                        &key,
+                        Bytes::from(png),
+                        "image/png",
+                    )
+                    .await?;
+                tracing::info!(job_id, image_key, output_key = %key, bytes = size, "saved image");
+                outputs.push(Output {
+                    bucket: self.config.output_bucket.clone(),
+                    key,
+                });
+            }
         }
         Ok(Generated {
             job_id: job_id.to_owned(),
             image_key: image_key.to_owned(),
-            model: model_id,
-            width,
-            height,
+            model: model_id.to_owned(),
+            width: t.source_width,
+            height: t.source_height,
+            request_width: t.width,
+            request_height: t.height,
             outputs,
         })
     }
-}
-
-/// Reads the model's answer: fails on `error`, decodes every image as PNG (JPEG re-encoded).
-fn parse_response(body: &[u8], model_id: &str) -> Result<Vec<Vec<u8>>, PipelineError> {
-    let response: ModelResponse = serde_json::from_slice(body)
-        .map_err(|e| PipelineError::retryable(format!("{model_id}: unreadable response: {e}")))?;
-    if let Some(err) = response.error.filter(|e| !e.trim().is_empty()) {
-        return Err(PipelineError::invalid_input(format!(
-            "{model_id} returned an error: {err}"
-        )));
-    }
-    if response.images.is_empty() {
-        return Err(PipelineError::invalid_input(format!(
-            "{model_id} returned no images"
-        )));
-    }
-    let b64 = base64::engine::general_purpose::STANDARD;
-    response
-        .images
-        .iter()
-        .enumerate()
-        .map(|(i, data)| {
-            let bytes = b64.decode(data.trim()).map_err(|e| {
-                PipelineError::retryable(format!("{model_id}: images[{i}] is not base64: {e}"))
-            })?;
-            let format = sniff_format(&bytes).map_err(|e| {
-                PipelineError::retryable(format!("{model_id}: images[{i}]: {}", e.message))
-            })?;
-            match format {
-                ImageFormat::Png => Ok(bytes),
-                ImageFormat::Jpeg => {
-                    let img = decode(&bytes, format).map_err(|e| {
-                        PipelineError::retryable(format!("{model_id}: images[{i}]: {}", e.message))
-                    })?;
-                    encode_png(&img)
-                }
-            }
-        })
-        .collect()
 }

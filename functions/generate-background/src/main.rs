@@ -1,4 +1,4 @@
-//! Lambda entry point: builds the S3 and Bedrock Runtime clients once, then serves Distributed
+//! Lambda entry point: builds the S3, Bedrock Runtime and Rekognition clients once, then serves Distributed
 //! Map items with [`generate_background::Generator`].
 
 use aws_sdk_bedrockruntime::config::retry::RetryConfig;
@@ -19,6 +19,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         .build();
     let bedrock = aws_sdk_bedrockruntime::Client::from_conf(bedrock_conf);
     let store = S3Store::new(shared::aws::s3_client(&sdk));
-    let generator = Generator::new(store, bedrock, config);
+    let labels = detect_labels::RekognitionDetector::new(aws_sdk_rekognition::Client::new(&sdk));
+    let generator = Generator::new(store, bedrock, labels, config);
     shared::runtime::run(|event| generator.handle(event)).await
 }

@@ -1,5 +1,7 @@
 //! Lambda entry point: builds the DynamoDB, S3 and SNS clients once, then serves
-//! `{"jobId": "..."}` events from the state machine with [`image_job_report::Reporter`].
+//! `{"jobId", "bucket", "itemsKey"}` events from the state machine with
+//! [`image_job_report::Reporter`]. The presigner gets the SDK config's credentials provider, to
+//! know when the signing credentials expire.
 
 use image_job_report::{Config, DynamoStatusRows, Reporter, S3Presigner, SnsNotifier};
 use shared::config::Env;
@@ -17,7 +19,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let reporter = Reporter::new(
         DynamoStatusRows::new(aws_sdk_dynamodb::Client::new(&sdk), &config.status_table),
         SnsNotifier::new(aws_sdk_sns::Client::new(&sdk), &config.topic_arn),
-        S3Presigner::new(s3.clone()),
+        S3Presigner::new(s3.clone(), sdk.credentials_provider()),
         S3Store::new(s3),
         config,
     );

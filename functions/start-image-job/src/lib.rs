@@ -22,8 +22,8 @@ use std::future::Future;
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use shared::config::{parse_or, prefix_or, required, ConfigError, Source};
-use shared::image::{BoundingBox, GenerationOptions, Model, OutPaintingMode, Quality};
+use shared::config::{optional, parse_or, prefix_or, required, ConfigError, Source};
+use shared::image::{GenerationOptions, Mask, Model, OutPaintingMode, Quality, DEFAULT_MODEL_ID};
 /// The items this function writes are `generate-background` events; the types are shared.
 pub use shared::image::{ImageItem, Job, MaskBox};
 use shared::metrics::Metrics;
@@ -37,8 +37,10 @@ mod tests;
 pub const MAX_JOB_ID_CHARS: usize = 80;
 /// Default of `MAX_IMAGES`.
 pub const DEFAULT_MAX_IMAGES: usize = 10_000;
-/// Prompt limit when the manifest names no model (Titan Image Generator's).
-pub const DEFAULT_MAX_PROMPT_CHARS: usize = 512;
+/// Default of `TOLERATED_FAILURE_COUNT`: one bad image does not stop a small job.
+pub const DEFAULT_TOLERATED_FAILURE_COUNT: u64 = 1;
+/// Default of `TOLERATED_FAILURE_PERCENTAGE`.
+pub const DEFAULT_TOLERATED_FAILURE_PERCENTAGE: u64 = 10;
 /// At most this many problems are listed in a reason file.
 pub const MAX_REPORTED_ERRORS: usize = 100;
 
@@ -57,6 +59,15 @@ pub struct Config {
     pub failed_prefix: String,
     /// `MAX_IMAGES` (default 10000): images per job, at most.
     pub max_images: usize,
+    /// `MODEL_ID` (default [`DEFAULT_MODEL_ID`]): the deployed image model, whose limits and
+    /// options a manifest is checked against (a manifest may name it, not another).
+    pub model_id: String,
+    pub model: Model,
+    /// `TOLERATED_FAILURE_COUNT` (default 1) and `TOLERATED_FAILURE_PERCENTAGE` (default 10):
+    /// a job's map stops once more images failed than the larger of the count and the
+    /// percentage of its images (see [`Config::tolerated_failures`]).
+    pub tolerated_failure_count: u64,
+    pub tolerated_failure_percentage: u64,
 }
 
 impl Config {
@@ -68,7 +79,28 @@ impl Config {
             items_prefix: prefix_or(src, "ITEMS_PREFIX", "items/", true)?,
             failed_prefix: prefix_or(src, "FAILED_PREFIX", "failed/", true)?,
             max_images: parse_or(src, "MAX_IMAGES", DEFAULT_MAX_IMAGES)?,
+            model_id: optional(src, "MODEL_ID").unwrap_or_else(|| DEFAULT_MODEL_ID.to_owned()),
+            model: Model::StabilityInpaint,
+            tolerated_failure_count: parse_or(
+                src,
+                "TOLERATED_FAILURE_COUNT",
+                DEFAULT_TOLERATED_FAILURE_COUNT,
+            )?,
+            tolerated_failure_percentage: parse_or(
+                src,
+                "TOLERATED_FAILURE_PERCENTAGE",
+                DEFAULT_TOLERATED_FAILURE_PERCENTAGE,
+            )?,
         };
+        let mut config = config;
+        config.model = Model::from_id(&config.model_id)
+            .map_err(|e| ConfigError::new("MODEL_ID", e.message))?;
+        if config.tolerated_failure_percentage > 100 {
+            return Err(ConfigError::new(
+                "TOLERATED_FAILURE_PERCENTAGE",
+                format!("{}, must be 0 to 100", config.tolerated_failure_percentage),
+            ));
+        }
         if config.max_images == 0 {
             return Err(ConfigError::new("MAX_IMAGES", "0, must be at least 1"));
         }
@@ -99,6 +131,14 @@ impl Config {
             }
         }
         Ok(config)
+    }
+
+    /// Failed images a job of `images` images tolerates: the larger of the count and the
+    /// percentage (rounded down), so small jobs (count) and large ones (percentage) alike
+    /// finish despite a few bad images. Passed to the map as one `ToleratedFailureCount`.
+    pub fn tolerated_failures(&self, images: usize) -> u64 {
+        let by_percentage = images as u64 * self.tolerated_failure_percentage / 100;
+        self.tolerated_failure_count.max(by_percentage)
     }
 
     /// The ARN an execution named `name` gets (deterministic for Standard workflows).
@@ -136,6 +176,10 @@ pub struct Manifest {
     pub cfg_scale: Option<f64>,
     #[serde(default)]
     pub seed: Option<u64>,
+    #[serde(default)]
+    pub grow_mask: Option<u32>,
+    #[serde(default)]
+    pub style_preset: Option<String>,
     #[serde(default)]
     pub images: Option<Vec<ImageItem>>,
 }
@@ -192,11 +236,12 @@ pub fn job_id_from_key(jobs_prefix: &str, key: &str) -> Result<String, String> {
     Ok(id.to_owned())
 }
 
-/// Parses and validates a manifest; on failure returns every problem found, each naming its
-/// field (`prompt`, `images[3].labels`) and the limit.
+/// Parses and validates a manifest against the deployed `model`; on failure returns every
+/// problem found, each naming its field (`prompt`, `images[3].labels`) and the limit.
 pub fn validate(
     job_id: Result<String, String>,
     body: &[u8],
+    model: Model,
     max_images: usize,
 ) -> Result<ValidJob, Vec<String>> {
     let mut errors = Vec::new();
@@ -204,6 +249,8 @@ pub fn validate(
         errors.push(e);
         String::new()
     });
+    // A BOM (Windows editors) is not JSON, but not a reason to refuse the manifest either.
+    let body = body.strip_prefix("\u{feff}".as_bytes()).unwrap_or(body);
     let value: Value = match serde_json::from_slice(body) {
         Ok(v) => v,
         Err(e) => {
@@ -225,18 +272,18 @@ pub fn validate(
         }
     };
 
-    let model = match manifest.model.as_deref() {
-        None => None,
-        Some(id) => match Model::from_id(id) {
-            Ok(m) => Some(m),
-            Err(e) => {
-                errors.push(format!("model: {}", e.message));
-                None
-            }
-        },
-    };
-    let limits = model.map(|m| m.limits());
-    let max_prompt = limits.map_or(DEFAULT_MAX_PROMPT_CHARS, |l| l.max_text_chars);
+    if let Some(id) = manifest.model.as_deref() {
+        match Model::from_id(id) {
+            Ok(m) if m == model => {}
+            Ok(_) => errors.push(format!(
+                "model: {id:?} is not the deployed model {} (the stack may invoke only that one; leave model out or redeploy with ImageModelId)",
+                model.id()
+            )),
+            Err(e) => errors.push(e.message),
+        }
+    }
+    let limits = model.limits();
+    let max_prompt = limits.max_text_chars;
     match manifest.prompt.as_deref() {
         None => errors.push(format!(
             "prompt: missing, a prompt of 1 to {max_prompt} characters is required"
@@ -245,41 +292,38 @@ pub fn validate(
             "prompt: empty, must be 1 to {max_prompt} characters"
         )),
         Some(p) if p.chars().count() > max_prompt => errors.push(format!(
-            "prompt: {} characters, must be 1 to {max_prompt}",
-            p.chars().count()
+            "prompt: {} characters, must be 1 to {max_prompt} for {}",
+            p.chars().count(),
+            model.id()
         )),
         Some(_) => {}
     }
     if let Some(n) = &manifest.negative_prompt {
-        let max = limits.map_or(DEFAULT_MAX_PROMPT_CHARS, |l| l.max_negative_chars);
+        let max = limits.max_negative_chars;
         if n.chars().count() > max {
             errors.push(format!(
-                "negativePrompt: {} characters, must be at most {max}",
-                n.chars().count()
+                "negativePrompt: {} characters, must be at most {max} for {}",
+                n.chars().count(),
+                model.id()
             ));
         }
     }
-    let defaults = GenerationOptions::default();
+    if manifest.mode.is_some() && !model.is_legacy() {
+        errors.push(format!(
+            "mode: not used by {} (only by the legacy OUTPAINTING models); remove it",
+            model.id()
+        ));
+    }
     let options = GenerationOptions {
-        number_of_images: manifest
-            .number_of_images
-            .unwrap_or(defaults.number_of_images),
-        quality: manifest.quality.unwrap_or(defaults.quality),
-        cfg_scale: manifest.cfg_scale.unwrap_or(defaults.cfg_scale),
-        seed: manifest.seed.unwrap_or(defaults.seed),
+        number_of_images: manifest.number_of_images.unwrap_or(1),
+        quality: manifest.quality,
+        cfg_scale: manifest.cfg_scale,
+        seed: manifest.seed.unwrap_or(0),
+        grow_mask: manifest.grow_mask,
+        style_preset: manifest.style_preset.clone(),
     };
-    // Without a model, check against every supported model (the deployment's MODEL_ID decides).
-    let check: Vec<Model> = model.map_or_else(|| Model::ALL.to_vec(), |m| vec![m]);
-    for m in check {
-        if let Err(e) = options.validate(m) {
-            let msg = e
-                .message
-                .strip_prefix("imageGenerationConfig.")
-                .unwrap_or(&e.message)
-                .to_owned();
-            errors.push(msg);
-            break;
-        }
+    if let Err(e) = options.validate(model) {
+        errors.push(e.message);
     }
 
     let images = manifest.images.unwrap_or_default();
@@ -291,7 +335,7 @@ pub fn validate(
     }
     let mut seen = HashSet::with_capacity(images.len());
     for (i, image) in images.iter().enumerate() {
-        image_errors(i, image, &mut seen, &mut errors);
+        image_errors(i, image, model, &mut seen, &mut errors);
         if errors.len() > MAX_REPORTED_ERRORS {
             break;
         }
@@ -317,6 +361,8 @@ pub fn validate(
             quality: manifest.quality,
             cfg_scale: manifest.cfg_scale,
             seed: manifest.seed,
+            grow_mask: manifest.grow_mask,
+            style_preset: manifest.style_preset,
         },
         images,
     })
@@ -325,6 +371,7 @@ pub fn validate(
 fn image_errors<'a>(
     i: usize,
     image: &'a ImageItem,
+    model: Model,
     seen: &mut HashSet<&'a str>,
     errors: &mut Vec<String>,
 ) {
@@ -338,39 +385,14 @@ fn image_errors<'a>(
             "images[{i}].key: {key:?} appears more than once, keys must be unique"
         ));
     }
-    match (&image.labels, &image.mask_boxes) {
-        (Some(_), Some(_)) => errors.push(format!(
-            "images[{i}].labels, images[{i}].maskBoxes: both given, exactly one is allowed"
-        )),
-        (None, None) => errors.push(format!(
-            "images[{i}].labels, images[{i}].maskBoxes: neither given, exactly one is required"
-        )),
-        (Some(labels), None) => {
-            if labels.iter().all(|l| l.trim().is_empty()) {
-                errors.push(format!(
-                    "images[{i}].labels: empty, at least one label to keep is required"
-                ));
-            }
-        }
-        (None, Some(boxes)) => {
-            if boxes.is_empty() {
-                errors.push(format!(
-                    "images[{i}].maskBoxes: empty, at least one box to keep is required"
-                ));
-            }
-            for (j, b) in boxes.iter().enumerate() {
-                let bb = BoundingBox {
-                    left: b.left,
-                    top: b.top,
-                    width: b.width,
-                    height: b.height,
-                };
-                if let Err(e) = bb.validate(&format!("images[{i}].maskBoxes[{j}]")) {
-                    errors.push(e.message);
-                }
-            }
-        }
+    let mask_errors = image.mask_errors(&format!("images[{i}]"));
+    if mask_errors.is_empty() && image.mask() == Mask::Subject && model.is_legacy() {
+        errors.push(format!(
+            "images[{i}]: no labels or maskBoxes; keeping the main subject needs Stable Image Remove Background, which comes with {DEFAULT_MODEL_ID}, not the deployed {}",
+            model.id()
+        ));
     }
+    errors.extend(mask_errors);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -661,7 +683,12 @@ impl<S: ObjectStore, T: JobTable, X: Executions> Starter<S, T, X> {
         }
         let job_id = job_id_from_key(jobs_prefix, key);
         let body = self.store.get(bucket, key).await?;
-        let valid = match validate(job_id.clone(), &body, self.config.max_images) {
+        let valid = match validate(
+            job_id.clone(),
+            &body,
+            self.config.model,
+            self.config.max_images,
+        ) {
             Ok(v) => v,
             Err(errors) => {
                 self.reject(bucket, key, &errors).await?;
@@ -714,6 +741,7 @@ impl<S: ObjectStore, T: JobTable, X: Executions> Starter<S, T, X> {
             "bucket": bucket,
             "itemsKey": items_key,
             "imageCount": image_count,
+            "toleratedFailureCount": self.config.tolerated_failures(image_count),
         });
         match self
             .executions

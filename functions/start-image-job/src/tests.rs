@@ -137,11 +137,12 @@ async fn valid_manifest_starts_one_execution_named_by_the_job_id() {
         assert_eq!(e.job.job_id, "sample-job");
         assert_eq!(e.job.number_of_images, Some(2));
         assert_eq!(e.job.seed, Some(42));
-        assert_eq!(e.job.mode, Some(shared::image::OutPaintingMode::Precise));
+        assert_eq!(e.job.mode, None);
     }
+    // no mask: keep the main subject
     assert_eq!(
         items[0]["image"],
-        json!({"key": "uploads/sample-job/product-640x480.png", "labels": ["Bottle", "Product"]})
+        json!({"key": "uploads/sample-job/product-640x480.png"})
     );
     assert!(items[2]["image"]["maskBoxes"].is_array());
     assert!(items[0]["image"].get("maskBoxes").is_none());
@@ -172,7 +173,7 @@ async fn valid_manifest_starts_one_execution_named_by_the_job_id() {
     assert_eq!(started[0].1, "sample-job");
     assert_eq!(
         started[0].2,
-        json!({"jobId": "sample-job", "bucket": BUCKET, "itemsKey": "items/sample-job.json", "imageCount": 3})
+        json!({"jobId": "sample-job", "bucket": BUCKET, "itemsKey": "items/sample-job.json", "imageCount": 3, "toleratedFailureCount": 1})
     );
 }
 
@@ -265,16 +266,125 @@ async fn missing_prompt_is_rejected() {
 
 #[tokio::test]
 async fn long_prompt_is_rejected_with_its_limit() {
+    // The deployed model's limit: 10,000 characters for Stable Image Inpaint.
     let s = starter();
     let mut m = manifest();
-    m["prompt"] = json!("x".repeat(513));
+    m["prompt"] = json!("x".repeat(10_001));
     let errors = rejected(&s, "jobs/j1.json", m.to_string().as_bytes()).await;
-    assert_names(&errors, "prompt: 513 characters, must be 1 to 512");
-    // 512 is fine.
-    m["prompt"] = json!("x".repeat(512));
+    assert_names(
+        &errors,
+        "prompt: 10001 characters, must be 1 to 10000 for stability.stable-image-inpaint-v1:0",
+    );
+    m["prompt"] = json!("x".repeat(10_000));
     s.store.insert(BUCKET, "jobs/j2.json", m.to_string());
     assert_eq!(
         s.handle(event("jobs/j2.json")).await.unwrap()["action"],
+        "started"
+    );
+    // Titan's 512 when Titan is deployed.
+    let s = legacy_starter();
+    m["prompt"] = json!("x".repeat(513));
+    let errors = rejected(&s, "jobs/j3.json", m.to_string().as_bytes()).await;
+    assert_names(&errors, "prompt: 513 characters, must be 1 to 512");
+    m["prompt"] = json!("x".repeat(512));
+    s.store.insert(BUCKET, "jobs/j4.json", m.to_string());
+    assert_eq!(
+        s.handle(event("jobs/j4.json")).await.unwrap()["action"],
+        "started"
+    );
+}
+
+fn legacy_starter() -> TestStarter {
+    Starter::new(
+        MemoryStore::new(),
+        FakeTable::default(),
+        FakeExecutions::default(),
+        config(&[("MODEL_ID", "amazon.titan-image-generator-v2:0")]),
+    )
+}
+
+#[tokio::test]
+async fn the_manifest_is_checked_against_the_deployed_model() {
+    let s = starter();
+    let mut m = manifest();
+    m["model"] = json!("amazon.titan-image-generator-v2:0");
+    m["cfgScale"] = json!(7.5);
+    m["mode"] = json!("PRECISE");
+    m["growMask"] = json!(25);
+    let errors = rejected(&s, "jobs/j1.json", m.to_string().as_bytes()).await;
+    assert_names(&errors, "model: \"amazon.titan-image-generator-v2:0\" is not the deployed model stability.stable-image-inpaint-v1:0");
+    assert_names(
+        &errors,
+        "mode: not used by stability.stable-image-inpaint-v1:0",
+    );
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.starts_with("cfgScale: not used") || e.starts_with("growMask: 25")),
+        "{errors:?}"
+    );
+    // Naming the deployed model (any of its ids) is fine; Stability options pass.
+    let mut m = manifest();
+    m["model"] = json!("us.stability.stable-image-inpaint-v1:0");
+    m["growMask"] = json!(10);
+    m["stylePreset"] = json!("photographic");
+    s.store.insert(BUCKET, "jobs/j2.json", m.to_string());
+    assert_eq!(
+        s.handle(event("jobs/j2.json")).await.unwrap()["action"],
+        "started"
+    );
+    // A legacy deployment: its options pass, an image without a mask cannot be kept.
+    let s = legacy_starter();
+    let mut m = manifest();
+    m["cfgScale"] = json!(7.5);
+    m["images"][0] = json!({"key": "uploads/c.png"});
+    let errors = rejected(&s, "jobs/j3.json", m.to_string().as_bytes()).await;
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_names(&errors, "images[0]: no labels or maskBoxes; keeping the main subject needs Stable Image Remove Background");
+}
+
+#[tokio::test]
+async fn tolerated_failures_take_the_larger_of_count_and_percentage() {
+    let c = config(&[]);
+    assert_eq!(c.tolerated_failures(3), 1, "one bad image of three");
+    assert_eq!(c.tolerated_failures(1), 1);
+    assert_eq!(c.tolerated_failures(100), 10);
+    assert_eq!(c.tolerated_failures(10_000), 1000);
+    let c = config(&[
+        ("TOLERATED_FAILURE_COUNT", "0"),
+        ("TOLERATED_FAILURE_PERCENTAGE", "0"),
+    ]);
+    assert_eq!(c.tolerated_failures(50), 0);
+    let c = config(&[
+        ("TOLERATED_FAILURE_COUNT", "5"),
+        ("TOLERATED_FAILURE_PERCENTAGE", "20"),
+    ]);
+    assert_eq!(c.tolerated_failures(10), 5);
+    assert_eq!(c.tolerated_failures(100), 20);
+    let e = Config::from_source(&[
+        ("JOBS_TABLE", "t"),
+        ("STATE_MACHINE_ARN", SM),
+        ("TOLERATED_FAILURE_PERCENTAGE", "101"),
+    ])
+    .unwrap_err();
+    assert_eq!(e.name, "TOLERATED_FAILURE_PERCENTAGE");
+    let e = Config::from_source(&[
+        ("JOBS_TABLE", "t"),
+        ("STATE_MACHINE_ARN", SM),
+        ("MODEL_ID", "x"),
+    ])
+    .unwrap_err();
+    assert_eq!(e.name, "MODEL_ID");
+}
+
+#[tokio::test]
+async fn a_bom_prefixed_manifest_is_read() {
+    let s = starter();
+    let mut body = "\u{feff}".as_bytes().to_vec();
+    body.extend_from_slice(manifest().to_string().as_bytes());
+    s.store.insert(BUCKET, "jobs/bom.json", body);
+    assert_eq!(
+        s.handle(event("jobs/bom.json")).await.unwrap()["action"],
         "started"
     );
 }
@@ -285,7 +395,10 @@ async fn labels_and_mask_boxes_together_are_rejected() {
     let mut m = manifest();
     m["images"][1]["labels"] = json!(["Person"]);
     let errors = rejected(&s, "jobs/j1.json", m.to_string().as_bytes()).await;
-    assert_names(&errors, "images[1].labels, images[1].maskBoxes: both given");
+    assert_names(
+        &errors,
+        "images[1].labels, images[1].maskBoxes, images[1].mask: 2 given, at most one is allowed",
+    );
 }
 
 #[tokio::test]
@@ -352,18 +465,23 @@ async fn every_problem_is_listed() {
         "numberOfImages": 9,
         "images": [
             {"key": "a.png", "labels": ["x"]},
-            {"key": "a.png"},
+            {"key": "a.png", "labels": ["y"], "mask": "subject"},
             {"key": "", "maskBoxes": [{"left": 0.5, "top": 0.5, "width": 0.9, "height": 0.2}]}
         ]
     });
     let errors = rejected(&s, "jobs/j1.json", m.to_string().as_bytes()).await;
-    assert_names(&errors, "model:");
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("\"stability.sd3\" is not a supported image model")),
+        "{errors:?}"
+    );
     assert_names(&errors, "prompt: empty");
     assert_names(&errors, "numberOfImages: 9, must be 1 to 5");
     assert_names(&errors, "images[1].key: \"a.png\" appears more than once");
     assert_names(
         &errors,
-        "images[1].labels, images[1].maskBoxes: neither given",
+        "images[1].labels, images[1].maskBoxes, images[1].mask: 2 given, at most one is allowed",
     );
     assert_names(&errors, "images[2].key:");
     assert_names(&errors, "images[2].maskBoxes[0]:");
@@ -428,7 +546,7 @@ fn config_defaults_and_checks() {
 #[test]
 fn damaged_manifests_never_panic() {
     let check = |body: &[u8]| {
-        if let Ok(job) = validate(Ok("sample-job".into()), body, 100) {
+        if let Ok(job) = validate(Ok("sample-job".into()), body, Model::TitanV2, 100) {
             serde_json::from_slice::<Value>(&job.items_json()).expect("items are JSON");
         }
     };

@@ -205,6 +205,18 @@ pub fn fit_to(image: &RgbImage, tw: u32, th: u32) -> Fitted {
     }
 }
 
+/// Scales to `tw` x `th` (either direction), the same image when the size already matches.
+pub fn scale(image: &RgbImage, tw: u32, th: u32) -> RgbImage {
+    let (w, h) = image.dimensions();
+    if (w, h) == (tw, th) {
+        image.clone()
+    } else if tw <= w && th <= h {
+        downscale(image, tw, th)
+    } else {
+        resample(image, tw, th)
+    }
+}
+
 /// Downscaling: exact 2x2 box averaging while the image is at least twice the target (cheap,
 /// alias-free), then a triangle filter for the remaining factor (< 2).
 fn downscale(image: &RgbImage, tw: u32, th: u32) -> RgbImage {

@@ -8,7 +8,7 @@
 
 use std::str::FromStr;
 
-use image::{Rgb, RgbImage};
+use image::{GrayImage, Rgb, RgbImage};
 
 use super::fit::Transform;
 use super::Model;
@@ -95,10 +95,75 @@ impl FromStr for BoundingBox {
 /// How the part to keep is told to the model.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Mask {
-    /// `maskPrompt`: the labels to keep, e.g. Rekognition label names.
+    /// The labels to keep: a `maskPrompt` for the legacy models; for Stability, resolved to
+    /// instance boxes with Rekognition DetectLabels before the request is built.
     Labels(Vec<String>),
-    /// `maskImage`: boxes to keep, fractions of the original image.
+    /// Boxes to keep, fractions of the original image: a drawn mask image.
     Boxes(Vec<BoundingBox>),
+    /// Keep the main subject: the alpha channel of Stable Image Remove Background's answer.
+    Subject,
+}
+
+/// Alpha at or above this keeps the pixel in a subject mask (half-transparent edges are kept).
+pub const SUBJECT_ALPHA_THRESHOLD: u8 = 128;
+
+/// The mask from Stable Image Remove Background's answer for the fitted image: the subject
+/// (alpha >= [`SUBJECT_ALPHA_THRESHOLD`]) black (kept), the background and the padding bands
+/// white (repainted), at the fitted size (an answer of another size is scaled to it).
+pub fn subject_mask(answer: &[u8], transform: &Transform) -> Result<GrayImage, PipelineError> {
+    let bad = |what: String| {
+        PipelineError::invalid_input(format!("mask: the background removal's image {what}"))
+    };
+    let mut reader = image::ImageReader::new(std::io::Cursor::new(answer))
+        .with_guessed_format()
+        .map_err(|e| bad(format!("is unreadable: {e}")))?;
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(super::input::MAX_DECODED_SIDE);
+    limits.max_image_height = Some(super::input::MAX_DECODED_SIDE);
+    limits.max_alloc = Some(super::input::MAX_DECODED_BYTES);
+    reader.limits(limits);
+    let decoded = reader
+        .decode()
+        .map_err(|e| bad(format!("cannot be decoded: {e}")))?;
+    if !decoded.color().has_alpha() {
+        return Err(bad(
+            "has no alpha channel (ask for output_format png)".into()
+        ));
+    }
+    let alpha = {
+        let rgba = decoded.to_rgba8();
+        GrayImage::from_fn(rgba.width(), rgba.height(), |x, y| {
+            image::Luma([rgba.get_pixel(x, y).0[3]])
+        })
+    };
+    let alpha = if alpha.dimensions() == (transform.width, transform.height) {
+        alpha
+    } else {
+        image::imageops::resize(
+            &alpha,
+            transform.width,
+            transform.height,
+            image::imageops::FilterType::Triangle,
+        )
+    };
+    let (x0, y0) = (transform.offset_x, transform.offset_y);
+    let (x1, y1) = (x0 + transform.scaled_width, y0 + transform.scaled_height);
+    let mut kept = 0u64;
+    let mask = GrayImage::from_fn(transform.width, transform.height, |x, y| {
+        let inside = x >= x0 && x < x1 && y >= y0 && y < y1;
+        if inside && alpha.get_pixel(x, y).0[0] >= SUBJECT_ALPHA_THRESHOLD {
+            kept += 1;
+            image::Luma([MASK_KEEP.0[0]])
+        } else {
+            image::Luma([MASK_REPAINT.0[0]])
+        }
+    });
+    if kept == 0 {
+        return Err(PipelineError::invalid_input(
+            "mask: the background removal found no subject to keep in the image (give labels or maskBoxes instead)",
+        ));
+    }
+    Ok(mask)
 }
 
 /// Joins labels into a `maskPrompt` (`"Laptop, Computer"`), checking the model's limit.

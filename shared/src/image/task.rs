@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{BoundingBox, GenerationOptions, Mask, OutPaintingMode, OutpaintingJob, Quality};
+use super::{BoundingBox, EditJob, GenerationOptions, Mask, OutPaintingMode, Quality};
 use crate::PipelineError;
 
 /// The longest job id (letters, digits, `-` and `_`).
@@ -38,9 +38,17 @@ pub struct Job {
     pub cfg_scale: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seed: Option<u64>,
+    /// Stability only: `grow_mask`, 0-20 px.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grow_mask: Option<u32>,
+    /// Stability only: `style_preset`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub style_preset: Option<String>,
 }
 
-/// One image of the job and what to keep of it.
+/// One image of the job and what to keep of it: at most one of `labels`, `maskBoxes` and
+/// `mask` ("subject"); none means "subject" (the main subject, found by Stable Image Remove
+/// Background), which the legacy models do not offer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ImageItem {
@@ -49,6 +57,67 @@ pub struct ImageItem {
     pub labels: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mask_boxes: Option<Vec<MaskBox>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mask: Option<MaskSource>,
+}
+
+/// `image.mask`: a mask the pipeline finds itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MaskSource {
+    /// Keep the main subject (Stable Image Remove Background's alpha).
+    Subject,
+}
+
+impl ImageItem {
+    /// Problems with the mask fields, each naming the field (`prefix` is `image` or
+    /// `images[3]`).
+    pub fn mask_errors(&self, prefix: &str) -> Vec<String> {
+        let mut errors = Vec::new();
+        let given = [
+            self.labels.is_some(),
+            self.mask_boxes.is_some(),
+            self.mask.is_some(),
+        ]
+        .iter()
+        .filter(|g| **g)
+        .count();
+        if given > 1 {
+            errors.push(format!(
+                "{prefix}.labels, {prefix}.maskBoxes, {prefix}.mask: {given} given, at most one is allowed"
+            ));
+            return errors;
+        }
+        if let Some(labels) = &self.labels {
+            if labels.iter().all(|l| l.trim().is_empty()) {
+                errors.push(format!(
+                    "{prefix}.labels: empty, at least one label to keep is required"
+                ));
+            }
+        }
+        if let Some(boxes) = &self.mask_boxes {
+            if boxes.is_empty() {
+                errors.push(format!(
+                    "{prefix}.maskBoxes: empty, at least one box to keep is required"
+                ));
+            }
+            for (i, b) in boxes.iter().enumerate() {
+                if let Err(e) = bounding_box(b).validate(&format!("{prefix}.maskBoxes[{i}]")) {
+                    errors.push(e.message);
+                }
+            }
+        }
+        errors
+    }
+
+    /// The mask to build.
+    pub fn mask(&self) -> Mask {
+        match (&self.labels, &self.mask_boxes) {
+            (_, Some(boxes)) => Mask::Boxes(boxes.iter().map(bounding_box).collect()),
+            (Some(labels), None) => Mask::Labels(labels.clone()),
+            (None, None) => Mask::Subject,
+        }
+    }
 }
 
 /// A box to keep, as fractions of the image (Rekognition's `BoundingBox`, lower-case keys).
@@ -104,54 +173,27 @@ impl ImageTask {
                 "image.key: an object key (not empty, not a folder) is required",
             ));
         }
-        match (&self.image.labels, &self.image.mask_boxes) {
-            (Some(_), Some(_)) => Err(PipelineError::invalid_input(
-                "image.labels, image.maskBoxes: both given, exactly one is allowed",
-            )),
-            (None, None) => Err(PipelineError::invalid_input(
-                "image.labels, image.maskBoxes: neither given, exactly one is required",
-            )),
-            (Some(labels), None) if labels.iter().all(|l| l.trim().is_empty()) => {
-                Err(PipelineError::invalid_input(
-                    "image.labels: empty, at least one label to keep is required",
-                ))
-            }
-            (None, Some(boxes)) => {
-                if boxes.is_empty() {
-                    return Err(PipelineError::invalid_input(
-                        "image.maskBoxes: empty, at least one box to keep is required",
-                    ));
-                }
-                for (i, b) in boxes.iter().enumerate() {
-                    bounding_box(b)
-                        .validate(&format!("image.maskBoxes[{i}]"))
-                        .map_err(|e| PipelineError::invalid_input(e.message))?;
-                }
-                Ok(())
-            }
-            _ => Ok(()),
+        match self.image.mask_errors("image").into_iter().next() {
+            Some(e) => Err(PipelineError::invalid_input(e)),
+            None => Ok(()),
         }
     }
 
-    /// The request builder's job description.
-    pub fn outpainting_job(&self) -> OutpaintingJob {
-        let defaults = GenerationOptions::default();
+    /// The request builder's job description; unset options take the model's defaults.
+    pub fn edit_job(&self) -> EditJob {
         let j = &self.job;
-        let mask = match (&self.image.labels, &self.image.mask_boxes) {
-            (_, Some(boxes)) => Mask::Boxes(boxes.iter().map(bounding_box).collect()),
-            (Some(labels), None) => Mask::Labels(labels.clone()),
-            (None, None) => Mask::Labels(Vec::new()),
-        };
-        OutpaintingJob {
+        EditJob {
             prompt: j.prompt.clone(),
             negative: j.negative_prompt.clone(),
-            mask,
+            mask: self.image.mask(),
             mode: j.mode.unwrap_or_default(),
             options: GenerationOptions {
-                number_of_images: j.number_of_images.unwrap_or(defaults.number_of_images),
-                quality: j.quality.unwrap_or(defaults.quality),
-                cfg_scale: j.cfg_scale.unwrap_or(defaults.cfg_scale),
-                seed: j.seed.unwrap_or(defaults.seed),
+                number_of_images: j.number_of_images.unwrap_or(1),
+                quality: j.quality,
+                cfg_scale: j.cfg_scale,
+                seed: j.seed.unwrap_or(0),
+                grow_mask: j.grow_mask,
+                style_preset: j.style_preset.clone(),
             },
         }
     }
