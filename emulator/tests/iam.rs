@@ -536,12 +536,23 @@ async fn invoke(
     bedrock::operation::invoke_model::InvokeModelOutput,
     bedrock::error::SdkError<bedrock::operation::invoke_model::InvokeModelError>,
 > {
+    invoke_with(client, model_id, titan_body()).await
+}
+
+async fn invoke_with(
+    client: &bedrock::Client,
+    model_id: &str,
+    body: Vec<u8>,
+) -> Result<
+    bedrock::operation::invoke_model::InvokeModelOutput,
+    bedrock::error::SdkError<bedrock::operation::invoke_model::InvokeModelError>,
+> {
     client
         .invoke_model()
         .model_id(model_id)
         .content_type("application/json")
         .accept("application/json")
-        .body(bedrock::primitives::Blob::new(titan_body()))
+        .body(bedrock::primitives::Blob::new(body))
         .send()
         .await
 }
@@ -645,14 +656,7 @@ async fn invoke_inpaint(
     bedrock::operation::invoke_model::InvokeModelOutput,
     bedrock::error::SdkError<bedrock::operation::invoke_model::InvokeModelError>,
 > {
-    client
-        .invoke_model()
-        .model_id(model_id)
-        .content_type("application/json")
-        .accept("application/json")
-        .body(bedrock::primitives::Blob::new(inpaint_body()))
-        .send()
-        .await
+    invoke_with(client, model_id, inpaint_body()).await
 }
 
 #[tokio::test]

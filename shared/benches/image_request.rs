@@ -243,72 +243,76 @@ fn bench(c: &mut Criterion) {
         encode_png(&restored).unwrap().len() / 1024
     );
 
-    let mut g = c.benchmark_group("titan");
-    g.bench_function("png_1024x1024", |b| {
-        b.iter(|| {
-            build_request(Model::TitanV1, black_box(&png_1024), &labels)
-                .unwrap()
-                .to_json()
-        })
-    });
-    g.bench_function("jpeg_1024x1024", |b| {
-        b.iter(|| {
-            build_request(Model::TitanV1, black_box(&jpeg_1024), &labels)
-                .unwrap()
-                .to_json()
-        })
-    });
-    g.bench_function("jpeg_3000x2000", |b| {
-        b.iter(|| {
-            build_request(Model::TitanV2, black_box(&jpeg_3000), &labels)
-                .unwrap()
-                .to_json()
-        })
-    });
-    g.bench_function("png_1024x1024_mask_boxes", |b| {
-        b.iter(|| {
-            build_request(Model::TitanV1, black_box(&png_1024), &boxes)
-                .unwrap()
-                .to_json()
-        })
-    });
-    g.finish();
-
-    let mut g = c.benchmark_group("nova");
-    g.bench_function("jpeg_3000x2000", |b| {
-        b.iter(|| {
-            build_request(Model::NovaCanvas, black_box(&jpeg_3000), &labels)
-                .unwrap()
-                .to_json()
-        })
-    });
-    g.finish();
-
-    let mut g = c.benchmark_group("stability");
-    // Each iteration takes hundreds of milliseconds: criterion's minimum of 10 samples.
-    g.sample_size(10);
-    g.bench_function("jpeg_4032x3024_phone", |b| {
-        b.iter(|| {
-            build_request(Model::StabilityInpaint, black_box(&phone), &inpaint)
-                .unwrap()
-                .to_json()
-        })
-    });
-    g.bench_function("png_1024x1024", |b| {
-        b.iter(|| {
-            build_request(Model::StabilityInpaint, black_box(&png_1024), &inpaint)
-                .unwrap()
-                .to_json()
-        })
-    });
-    g.bench_function("jpeg_3000x2000", |b| {
-        b.iter(|| {
-            build_request(Model::StabilityInpaint, black_box(&jpeg_3000), &inpaint)
-                .unwrap()
-                .to_json()
-        })
-    });
-    g.finish();
+    // (group, case, model, input, job): every case builds the whole request body.
+    let cases: [(&str, &str, Model, &[u8], &EditJob); 8] = [
+        ("titan", "png_1024x1024", Model::TitanV1, &png_1024, &labels),
+        (
+            "titan",
+            "jpeg_1024x1024",
+            Model::TitanV1,
+            &jpeg_1024,
+            &labels,
+        ),
+        (
+            "titan",
+            "jpeg_3000x2000",
+            Model::TitanV2,
+            &jpeg_3000,
+            &labels,
+        ),
+        (
+            "titan",
+            "png_1024x1024_mask_boxes",
+            Model::TitanV1,
+            &png_1024,
+            &boxes,
+        ),
+        (
+            "nova",
+            "jpeg_3000x2000",
+            Model::NovaCanvas,
+            &jpeg_3000,
+            &labels,
+        ),
+        (
+            "stability",
+            "jpeg_4032x3024_phone",
+            Model::StabilityInpaint,
+            &phone,
+            &inpaint,
+        ),
+        (
+            "stability",
+            "png_1024x1024",
+            Model::StabilityInpaint,
+            &png_1024,
+            &inpaint,
+        ),
+        (
+            "stability",
+            "jpeg_3000x2000",
+            Model::StabilityInpaint,
+            &jpeg_3000,
+            &inpaint,
+        ),
+    ];
+    for group in ["titan", "nova", "stability"] {
+        let mut g = c.benchmark_group(group);
+        if group == "stability" {
+            // Each iteration takes hundreds of milliseconds: criterion's minimum of 10 samples.
+            g.sample_size(10);
+        }
+        for (_, case, model, input, job) in cases.iter().filter(|c| c.0 == group) {
+            g.bench_function(*case, |b| {
+                b.iter(|| {
+                    build_request(*model, black_box(input), job)
+                        .unwrap()
+                        .to_json()
+                })
+            });
+        }
+        g.finish();
+    }
 
     let mut g = c.benchmark_group("restore");
     g.sample_size(10);
