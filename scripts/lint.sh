@@ -42,7 +42,7 @@ CHECKOV="$(tool checkov "$ROOT/.tools/checkov/bin")"
 # The translator (aws-sam-translator) and SAM's YAML loader come with aws-sam-cli in .venv.
 PY="$ROOT/.venv/bin/python"
 [[ -x "$PY" ]] || PY="$(command -v python3 || true)"
-PARAMS_FILE="localcloud/parameters.json"
+PARAMS_FILE="local/localcloud/parameters.json"
 
 if [[ -n "${LINT_OUT_DIR:-}" ]]; then
     OUT="$LINT_OUT_DIR"
@@ -80,7 +80,7 @@ fi
 # dependency through a bucket notification, E3004). So: expand with the SAM translator as
 # `sam deploy` does, then lint the JSON, once per parameter set:
 #   defaults   no parameter at all (what `sam deploy --guided` creates when every default is kept)
-#   all        localcloud/parameters.json: every pipeline switched on
+#   all        local/localcloud/parameters.json: every pipeline switched on
 #   genesys    the Genesys pipeline alone (image pipeline off)
 #   segment    the Segment pipeline alone
 #   recs       the recommendations endpoint alone

@@ -20,7 +20,7 @@
 #   LOCALCLOUD_EMULATOR_PORT=4568   mlpipe-emulator (Genesys, Bedrock, Personalize stand-ins)
 #   LOCALCLOUD_WAIT_SECS=180        how long `up` waits for each service
 #   LOCALCLOUD_TEMPLATE=template.yaml            the SAM template to deploy
-#   LOCALCLOUD_PARAMETERS=localcloud/parameters.json   its parameter values
+#   LOCALCLOUD_PARAMETERS=local/localcloud/parameters.json   its parameter values
 #   LOCALCLOUD_STATE_DIR=.localcloud    state, logs and pid files (a second local cloud needs its own
 #                                   and its own ports)
 #   LOCALCLOUD_WITHOUT_STATEMENTS="Sid ..."  deploy the template without these IAM policy
@@ -46,7 +46,7 @@ VENV="$ROOT/.venv"
 TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 BIN="$TARGET_DIR/debug"
 TEMPLATE="${LOCALCLOUD_TEMPLATE:-template.yaml}"
-PARAMETERS="${LOCALCLOUD_PARAMETERS:-localcloud/parameters.json}"
+PARAMETERS="${LOCALCLOUD_PARAMETERS:-local/localcloud/parameters.json}"
 EXPANDED="$STATE/template.json"
 STACK="$STATE/stack.json"
 PRINCIPALS="$STATE/iam-principals.json"
@@ -278,9 +278,9 @@ cmd_up() {
     # The first three requests (the administrator, its policy, its key) are not authorised;
     # every later one is checked against the caller's policies.
     rm -f "$STACK" "$PRINCIPALS"
-    start moto "localcloud/moto/server.py" "$MOTO_PORT_" \
+    start moto "local/localcloud/moto/server.py" "$MOTO_PORT_" \
         env LOCALCLOUD_DEBUG_SIGNATURES="${LOCALCLOUD_DEBUG_SIGNATURES:-}" MOTO_PORT="$FRONTDOOR_PORT" INITIAL_NO_AUTH_ACTION_COUNT=3 MOTO_IAM_LOAD_MANAGED_POLICIES=true \
-        "$VENV/bin/python" localcloud/moto/server.py -H "$HOST" -p "$MOTO_PORT_"
+        "$VENV/bin/python" local/localcloud/moto/server.py -H "$HOST" -p "$MOTO_PORT_"
     wait_http moto "$MOTO_URL/moto-api/"
     local code
     code="$(http_code POST "$MOTO_URL/moto-api/config" '{"stepfunctions":{"execute_state_machine":true}}')"

@@ -4,8 +4,9 @@
 # scanner instead of the SSE2 one) run their tests too. Not part of scripts/test.sh: it compiles
 # everything a second time and emulation is slow (several minutes on a small machine).
 #
-#   scripts/test-arm64.sh                      shared crate and the Genesys, image-job and Segment functions
-#   scripts/test-arm64.sh -p mlpipe-shared     any cargo test arguments instead
+#   scripts/test-arm64.sh                      the kit, the three core crates and the Genesys,
+#                                              image-job and Segment functions
+#   scripts/test-arm64.sh -p mlpipe-shared-core   any cargo test arguments instead
 #
 # Needs qemu-aarch64 and an aarch64 C cross compiler (Debian: qemu-user gcc-aarch64-linux-gnu
 # libc6-dev-arm64-cross; installed with apt-get when missing and running as root) and the rustup
@@ -36,7 +37,8 @@ export CC_aarch64_unknown_linux_gnu=aarch64-linux-gnu-gcc
 
 args=("$@")
 if ((${#args[@]} == 0)); then
-    args=(-p mlpipe-shared --all-features
+    args=(-p mlpipe-shared-core -p mlpipe-shared --all-features
+        -p genesys-lex-core -p image-background-core -p segment-personalize-core
         -p lex-transcript-converter -p genesys-transcript-fetcher
         -p start-image-job -p segment-personalize-forwarder)
 fi

@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
 """Straightforward Python implementation of the Genesys -> Lex designer conversion, timed.
 
-The baseline for the Rust benchmark (shared/benches/convert.rs): json.loads the whole
+The baseline for the Rust benchmark (functions/genesys-lex/core/benches/convert.rs): json.loads the whole
 document, loop over transcripts and phrases, map roles, build the Lex dict, json.dumps it
 (compact, like the Rust output: --compare checks the bytes are the same). Standard library
 only.
 
-    MLPIPE_BENCH_DUMP=/tmp/doc.json cargo bench -p mlpipe-shared --bench convert -- --test
+    MLPIPE_BENCH_DUMP=/tmp/doc.json cargo bench -p genesys-lex-core --bench convert -- --test
     python3 cli/bench/reference_convert.py /tmp/doc.json
     # check it is the same algorithm: compare with the CLI's output for the same document
     mlpipe transcripts convert /tmp/doc.json --out /tmp/rust-out

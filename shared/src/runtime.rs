@@ -35,7 +35,7 @@ where
                     "invocation failed: {}",
                     e.message
                 );
-                Diagnostic::from(e)
+                diagnostic(e)
             })
         }
     }))
@@ -56,4 +56,12 @@ pub async fn serve_error(err: PipelineError) -> Result<(), lambda_runtime::Error
         async move { Err::<(), _>(err) }
     })
     .await
+}
+
+/// The `{errorType, errorMessage}` Lambda reports for an error: the kind's stable name.
+pub fn diagnostic(e: PipelineError) -> Diagnostic {
+    Diagnostic {
+        error_type: e.kind.error_type().to_owned(),
+        error_message: e.message,
+    }
 }

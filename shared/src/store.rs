@@ -95,7 +95,7 @@ impl ObjectStore for S3Store {
             Ok(out) => out,
             Err(err) => {
                 let not_found = err.as_service_error().is_some_and(|e| e.is_no_such_key());
-                let mut e = PipelineError::from_sdk(&what, &err);
+                let mut e = crate::error::from_sdk(&what, &err);
                 if not_found {
                     e = not_found_error(bucket, key);
                 }
@@ -125,7 +125,7 @@ impl ObjectStore for S3Store {
             .body(ByteStream::from(body))
             .send()
             .await
-            .map_err(|e| PipelineError::from_sdk(format!("writing {}", s3_uri(bucket, key)), &e))?;
+            .map_err(|e| crate::error::from_sdk(format!("writing {}", s3_uri(bucket, key)), &e))?;
         Ok(())
     }
 
@@ -140,7 +140,7 @@ impl ObjectStore for S3Store {
             .send();
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| {
-                PipelineError::from_sdk(format!("listing {}", s3_uri(bucket, prefix)), &e)
+                crate::error::from_sdk(format!("listing {}", s3_uri(bucket, prefix)), &e)
             })?;
             keys.extend(
                 page.contents()

@@ -10,7 +10,7 @@ use serde_json::Value;
 /// `time` and `resources` when present) on `bus`; returns the event id.
 ///
 /// moto delivers partner events only through `PutEvents` with the partner bus name (see
-/// localcloud/README.md), which is also how the tests stand in for Genesys.
+/// local/localcloud/README.md), which is also how the tests stand in for Genesys.
 pub async fn put_envelope(events: &Client, bus: &str, envelope: &Value) -> Result<String> {
     let source = envelope["source"].as_str().unwrap_or_default();
     let detail_type = envelope["detail-type"].as_str().unwrap_or_default();

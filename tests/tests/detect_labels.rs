@@ -48,7 +48,7 @@ async fn labels_come_with_boxes_a_manifest_accepts() -> Result<()> {
         "job": {"jobId": job, "prompt": "p"},
         "image": {"key": key, "maskBoxes": boxes},
     });
-    shared::image::ImageTask::parse(task).map_err(|e| anyhow::anyhow!(e.message))?;
+    image_background_core::ImageTask::parse(task).map_err(|e| anyhow::anyhow!(e.message))?;
     Ok(())
 }
 

@@ -14,13 +14,13 @@
 use std::time::Duration;
 
 use anyhow::{ensure, Context, Result};
+use genesys_lex_core::{self as transcript, Options, Outcome};
 use integration_tests::genesys::{
     failed_keys, fetcher_dlq, output_bucket, raw_bucket, raw_key, skipped_key, Pipeline, Serve,
     Transcript, TranscriptionEvent,
 };
 use integration_tests::{lex, mlpipe_bin, pipeline_timeout, s3, sqs, uuid_v4};
 use serde_json::Value;
-use shared::transcript::{self, Options, Outcome};
 
 /// Waits for the designer file; on time-out, says what the local cloud shows instead.
 async fn output_of(p: &Pipeline, t: &Transcript) -> Result<Vec<u8>> {
@@ -95,8 +95,8 @@ async fn session_ended_event_produces_the_raw_transcript_and_the_designer_file()
         "sample 01 has an agent and a customer"
     );
 
-    match shared::transcript::convert(&raw, shared::transcript::Options::default())? {
-        shared::transcript::Outcome::Converted(c) => {
+    match genesys_lex_core::convert(&raw, genesys_lex_core::Options::default())? {
+        genesys_lex_core::Outcome::Converted(c) => {
             assert_eq!(
                 format!("lex-designer/{}", c.file_name),
                 expected_key,
@@ -104,7 +104,7 @@ async fn session_ended_event_produces_the_raw_transcript_and_the_designer_file()
             );
             ensure!(
                 c.body == out,
-                "the function's output differs from shared::transcript::convert of the raw \
+                "the function's output differs from genesys_lex_core::convert of the raw \
                  document (what `mlpipe transcripts convert` writes)"
             );
         }

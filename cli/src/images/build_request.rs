@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::Args;
-use shared::image::{build_request, Family, Mask};
+use image_background_core::{build_request, Family, Mask};
 
 use super::options::GenerationArgs;
 

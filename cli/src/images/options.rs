@@ -1,11 +1,11 @@
 //! The generation options `build-request` and `run` share.
 
 use clap::{ArgGroup, Args, ValueEnum};
-use serde_json::{json, Map, Value};
-use shared::image::{
+use image_background_core::{
     BoundingBox, EditJob, Family, GenerationOptions, Mask, Model, OutPaintingMode, Quality,
     DEFAULT_MODEL_ID,
 };
+use serde_json::{json, Map, Value};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ModeArg {

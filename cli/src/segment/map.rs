@@ -6,8 +6,8 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::Args;
+use segment_personalize_core::{self as segment, plan, split_messages, Config, Layout};
 use shared::config::{ConfigError, Env};
-use shared::segment::{self, plan, split_messages, Config, Layout};
 
 #[derive(Debug, Args)]
 pub struct MapArgs {

@@ -17,9 +17,9 @@ use std::process::ExitCode;
 use anyhow::{bail, Context};
 use bytes::Bytes;
 use clap::Args;
+use genesys_lex_core::{self as transcript, genesys::Document, Options, Outcome};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use shared::store::{s3_uri, ObjectStore, S3Store};
-use shared::transcript::{self, genesys::Document, Options, Outcome};
 
 use crate::location::{key_under_prefix, Location};
 use crate::par;

@@ -1,0 +1,597 @@
+//! Forwarder configuration: from environment variables (the Lambda function) or a JSON file
+//! (`mlpipe segment map --config FILE`), parsed and checked once.
+
+use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
+
+use shared_core::config::{optional, required, ConfigError, Source};
+
+use super::limits;
+use super::path::{Keep, PropertyPath, Selector};
+
+/// Event tracker tracking id (required).
+pub const TRACKING_ID: &str = "PERSONALIZE_TRACKING_ID";
+/// ARN of the Users dataset; when set, `identify` messages become PutUsers requests.
+pub const USERS_DATASET_ARN: &str = "PERSONALIZE_USERS_DATASET_ARN";
+/// JSON object: Segment event name -> Personalize event type (or null to drop the event).
+pub const EVENT_TYPE_MAP: &str = "EVENT_TYPE_MAP";
+/// Comma-separated property paths tried in order for `itemId`.
+pub const ITEM_ID_PATHS: &str = "ITEM_ID_PATHS";
+/// Comma-separated property paths tried in order for `eventValue`.
+pub const EVENT_VALUE_PATH: &str = "EVENT_VALUE_PATH";
+/// Comma-separated `key=path|path` selectors for the event `properties` string.
+pub const EVENT_PROPERTIES: &str = "EVENT_PROPERTIES";
+/// Comma-separated `key=path|path` selectors (relative to `traits`) for user `properties`.
+pub const USER_TRAITS: &str = "USER_TRAITS";
+/// Prefix of session ids derived from a user id (messages without `anonymousId`).
+pub const SESSION_ID_PREFIX: &str = "SESSION_ID_PREFIX";
+
+/// Every setting, in documentation order.
+pub const SETTINGS: [&str; 8] = [
+    TRACKING_ID,
+    USERS_DATASET_ARN,
+    EVENT_TYPE_MAP,
+    ITEM_ID_PATHS,
+    EVENT_VALUE_PATH,
+    EVENT_PROPERTIES,
+    USER_TRAITS,
+    SESSION_ID_PREFIX,
+];
+
+/// `ITEM_ID_PATHS` when unset: Segment's own spelling first, then the e-commerce spec's.
+pub const DEFAULT_ITEM_ID_PATHS: &str = "productId,product_id,sku,products[].product_id";
+/// `SESSION_ID_PREFIX` when unset.
+pub const DEFAULT_SESSION_ID_PREFIX: &str = "user-";
+/// Hex digits of the hash in a derived session id.
+pub const DERIVED_SESSION_HASH_LEN: usize = 32;
+
+/// Keys Personalize refuses in an event's `properties` (compared case-insensitively).
+pub const RESERVED_EVENT_PROPERTY_KEYS: [&str; 6] = [
+    "userId",
+    "sessionId",
+    "eventType",
+    "timestamp",
+    "recommendationId",
+    "impression",
+];
+
+/// FNV-1a (64-bit): the event type map is looked up once per message with short keys that come
+/// from the configuration, where SipHash's flooding resistance buys nothing.
+#[derive(Debug, Clone, Copy)]
+struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Self {
+        Self(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}
+
+/// Segment event name -> Personalize event type.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EventTypeMap {
+    map: HashMap<String, Option<String>, BuildHasherDefault<Fnv>>,
+    /// The `"*"` entry: what unmapped names become (`None` entry = pass through).
+    fallback: Option<Option<String>>,
+}
+
+/// What [`EventTypeMap::lookup`] decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventTypeLookup<'c> {
+    /// Send with this event type.
+    Mapped(&'c str),
+    /// Not in the map: send with the Segment name.
+    PassThrough,
+    /// Mapped to null: do not forward.
+    Dropped,
+}
+
+impl EventTypeMap {
+    /// Parses the JSON object form, e.g. `{"Product Viewed":"View","Signed In":null,"*":null}`.
+    pub fn parse(json: &str) -> Result<Self, String> {
+        let value: serde_json::Value =
+            serde_json::from_str(json).map_err(|e| format!("not valid JSON: {e}"))?;
+        let serde_json::Value::Object(entries) = value else {
+            return Err("expected a JSON object of event name -> event type".to_owned());
+        };
+        let mut out = Self::default();
+        for (name, target) in entries {
+            if name.is_empty() {
+                return Err("empty event name".to_owned());
+            }
+            let target = match target {
+                serde_json::Value::Null => None,
+                serde_json::Value::String(t) => {
+                    if t.is_empty() || t.chars().count() > limits::EVENT_TYPE {
+                        return Err(format!(
+                            "{name:?}: event type must be 1-{} characters",
+                            limits::EVENT_TYPE
+                        ));
+                    }
+                    Some(t)
+                }
+                _ => return Err(format!("{name:?}: expected a string or null")),
+            };
+            if name == "*" {
+                out.fallback = Some(target);
+            } else {
+                out.map.insert(name, target);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Adds or replaces one entry (`None` drops the event).
+    pub fn insert(&mut self, name: impl Into<String>, event_type: Option<String>) {
+        self.map.insert(name.into(), event_type);
+    }
+
+    pub fn lookup(&self, name: &str) -> EventTypeLookup<'_> {
+        let entry = match self.map.get(name) {
+            Some(e) => e,
+            None => match &self.fallback {
+                Some(e) => e,
+                None => return EventTypeLookup::PassThrough,
+            },
+        };
+        match entry {
+            Some(t) => EventTypeLookup::Mapped(t),
+            None => EventTypeLookup::Dropped,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty() && self.fallback.is_none()
+    }
+}
+
+/// Everything the mapping needs, parsed once (paths compiled, limits checked). Built by
+/// [`Config::from_source`] or [`Config::from_json`]; read-only afterwards.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// `trackingId` of every PutEvents request.
+    pub(crate) tracking_id: String,
+    /// `datasetArn` of PutUsers requests; `None`: `identify` messages are ignored.
+    pub(crate) users_dataset_arn: Option<String>,
+    pub(crate) event_types: EventTypeMap,
+    /// Tried in order; the first that yields an item id wins.
+    pub(crate) item_id_paths: Vec<PropertyPath>,
+    /// Tried in order; the first present wins. Empty: no `eventValue`.
+    pub(crate) event_value_paths: Vec<PropertyPath>,
+    /// Copied into the event `properties` string.
+    pub(crate) event_properties: Vec<Selector>,
+    /// Copied (from `traits`) into the user `properties` string.
+    pub(crate) user_traits: Vec<Selector>,
+    pub(crate) session_id_prefix: String,
+    /// What of `properties` any path can reach, for the parser.
+    pub(crate) keep_properties: Keep,
+    /// What of `traits` any path can reach.
+    pub(crate) keep_traits: Keep,
+}
+
+impl Config {
+    /// A configuration with only a tracking id: default item id paths, no event value, no
+    /// properties, no users dataset.
+    pub fn new(tracking_id: impl Into<String>) -> Result<Self, ConfigError> {
+        let mut config = Self::defaults(tracking_id.into());
+        config.check()?;
+        config.prepare();
+        Ok(config)
+    }
+
+    fn defaults(tracking_id: String) -> Self {
+        Self {
+            tracking_id,
+            users_dataset_arn: None,
+            event_types: EventTypeMap::default(),
+            item_id_paths: parse_list(DEFAULT_ITEM_ID_PATHS, PropertyPath::parse)
+                .expect("default item id paths parse"),
+            event_value_paths: Vec::new(),
+            event_properties: Vec::new(),
+            user_traits: Vec::new(),
+            session_id_prefix: DEFAULT_SESSION_ID_PREFIX.to_owned(),
+            keep_properties: Keep::default(),
+            keep_traits: Keep::default(),
+        }
+    }
+
+    /// The event tracker's tracking id.
+    pub fn tracking_id(&self) -> &str {
+        &self.tracking_id
+    }
+
+    /// The Users dataset ARN, when `identify` messages update users.
+    pub fn users_dataset_arn(&self) -> Option<&str> {
+        self.users_dataset_arn.as_deref()
+    }
+
+    pub fn event_types(&self) -> &EventTypeMap {
+        &self.event_types
+    }
+
+    pub fn item_id_paths(&self) -> &[PropertyPath] {
+        &self.item_id_paths
+    }
+
+    pub fn event_value_paths(&self) -> &[PropertyPath] {
+        &self.event_value_paths
+    }
+
+    pub fn event_properties(&self) -> &[Selector] {
+        &self.event_properties
+    }
+
+    pub fn user_traits(&self) -> &[Selector] {
+        &self.user_traits
+    }
+
+    pub fn session_id_prefix(&self) -> &str {
+        &self.session_id_prefix
+    }
+
+    /// Derived data: what of `properties` and `traits` the parser keeps.
+    fn prepare(&mut self) {
+        let mut props = Keep::default();
+        props.add(&["recommendationId".to_owned()]);
+        props.add(&["impression".to_owned()]);
+        let selected = self.event_properties.iter().flat_map(|s| s.paths.iter());
+        for p in self
+            .item_id_paths
+            .iter()
+            .chain(&self.event_value_paths)
+            .chain(selected)
+        {
+            props.add(p.segments());
+        }
+        self.keep_properties = props;
+        let mut traits = Keep::default();
+        for p in self.user_traits.iter().flat_map(|s| s.paths.iter()) {
+            traits.add(p.segments());
+        }
+        self.keep_traits = traits;
+    }
+
+    /// Reads and checks every setting (see [`SETTINGS`]); errors name the variable.
+    pub fn from_source(src: &impl Source) -> Result<Self, ConfigError> {
+        let tracking_id = required(src, TRACKING_ID)?;
+        if tracking_id.chars().count() > limits::TRACKING_ID {
+            return Err(ConfigError::new(
+                TRACKING_ID,
+                format!("longer than {} characters", limits::TRACKING_ID),
+            ));
+        }
+        let mut config = Self::defaults(tracking_id);
+
+        if let Some(arn) = optional(src, USERS_DATASET_ARN) {
+            check_dataset_arn(&arn).map_err(|r| ConfigError::new(USERS_DATASET_ARN, r))?;
+            config.users_dataset_arn = Some(arn);
+        }
+        if let Some(raw) = optional(src, EVENT_TYPE_MAP) {
+            config.event_types =
+                EventTypeMap::parse(&raw).map_err(|r| ConfigError::new(EVENT_TYPE_MAP, r))?;
+        }
+        if let Some(raw) = optional(src, ITEM_ID_PATHS) {
+            config.item_id_paths = parse_list(&raw, PropertyPath::parse)
+                .map_err(|r| ConfigError::new(ITEM_ID_PATHS, r))?;
+        }
+        if let Some(raw) = optional(src, EVENT_VALUE_PATH) {
+            config.event_value_paths = parse_list(&raw, PropertyPath::parse)
+                .map_err(|r| ConfigError::new(EVENT_VALUE_PATH, r))?;
+        }
+        if let Some(raw) = optional(src, EVENT_PROPERTIES) {
+            config.event_properties = parse_list(&raw, Selector::parse)
+                .map_err(|r| ConfigError::new(EVENT_PROPERTIES, r))?;
+        }
+        if let Some(raw) = optional(src, USER_TRAITS) {
+            config.user_traits =
+                parse_list(&raw, Selector::parse).map_err(|r| ConfigError::new(USER_TRAITS, r))?;
+        }
+        if let Some(prefix) = optional(src, SESSION_ID_PREFIX) {
+            config.session_id_prefix = prefix;
+        }
+        config.check()?;
+        config.prepare();
+        Ok(config)
+    }
+
+    /// Reads a JSON configuration file's text: an object whose keys are the variable names of
+    /// [`SETTINGS`]. Values are strings as in the environment; list settings may also be JSON
+    /// arrays of strings and `EVENT_TYPE_MAP` a JSON object. Unknown keys are errors (typos
+    /// would otherwise be silently ignored).
+    pub fn from_json(text: &str) -> Result<Self, ConfigError> {
+        let value: serde_json::Value = serde_json::from_str(text)
+            .map_err(|e| ConfigError::new("config file", format!("not valid JSON: {e}")))?;
+        let serde_json::Value::Object(entries) = value else {
+            return Err(ConfigError::new(
+                "config file",
+                "expected a JSON object of setting name -> value",
+            ));
+        };
+        let mut vars: HashMap<String, String> = HashMap::new();
+        for (name, v) in entries {
+            if !SETTINGS.contains(&name.as_str()) {
+                return Err(ConfigError::new(
+                    &name,
+                    format!("unknown setting (expected one of {})", SETTINGS.join(", ")),
+                ));
+            }
+            let text = match v {
+                serde_json::Value::Null => continue,
+                serde_json::Value::String(s) => s,
+                serde_json::Value::Bool(b) => b.to_string(),
+                serde_json::Value::Number(n) => n.to_string(),
+                serde_json::Value::Array(items) => items
+                    .into_iter()
+                    .map(|item| match item {
+                        serde_json::Value::String(s) => Ok(s),
+                        _ => Err(ConfigError::new(&name, "expected an array of strings")),
+                    })
+                    .collect::<Result<Vec<_>, _>>()?
+                    .join(","),
+                obj @ serde_json::Value::Object(_) if name == EVENT_TYPE_MAP => obj.to_string(),
+                serde_json::Value::Object(_) => {
+                    return Err(ConfigError::new(
+                        &name,
+                        "expected a string or an array of strings",
+                    ))
+                }
+            };
+            vars.insert(name, text);
+        }
+        Self::from_source(&vars)
+    }
+
+    /// Cross-setting checks.
+    fn check(&self) -> Result<(), ConfigError> {
+        if self.tracking_id.trim().is_empty() {
+            return Err(ConfigError::new(TRACKING_ID, "is not set"));
+        }
+        let max_prefix = limits::SESSION_ID - DERIVED_SESSION_HASH_LEN;
+        if self.session_id_prefix.chars().count() > max_prefix {
+            return Err(ConfigError::new(
+                SESSION_ID_PREFIX,
+                format!("longer than {max_prefix} characters"),
+            ));
+        }
+        if self.item_id_paths.is_empty() {
+            return Err(ConfigError::new(ITEM_ID_PATHS, "no property path"));
+        }
+        let arrays: Vec<&[String]> = self
+            .item_id_paths
+            .iter()
+            .filter_map(|p| p.array())
+            .collect();
+        for p in &self.event_value_paths {
+            if let Some(a) = p.array() {
+                if !arrays.contains(&a) {
+                    return Err(ConfigError::new(
+                        EVENT_VALUE_PATH,
+                        format!(
+                            "{p}: an event value can only be read per element of an array that ITEM_ID_PATHS iterates"
+                        ),
+                    ));
+                }
+            }
+        }
+        check_keys(
+            EVENT_PROPERTIES,
+            &self.event_properties,
+            &RESERVED_EVENT_PROPERTY_KEYS,
+        )?;
+        check_keys(USER_TRAITS, &self.user_traits, &[])?;
+        if self.users_dataset_arn.is_some() && self.user_traits.is_empty() {
+            return Err(ConfigError::new(
+                USER_TRAITS,
+                format!("must name at least one trait when {USERS_DATASET_ARN} is set"),
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn parse_list<T>(raw: &str, parse: impl Fn(&str) -> Result<T, String>) -> Result<Vec<T>, String> {
+    raw.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(parse)
+        .collect()
+}
+
+fn check_keys(name: &str, selectors: &[Selector], reserved: &[&str]) -> Result<(), ConfigError> {
+    let mut seen = HashSet::new();
+    for s in selectors {
+        if let Some(r) = reserved.iter().find(|r| r.eq_ignore_ascii_case(&s.key)) {
+            return Err(ConfigError::new(
+                name,
+                format!("key {:?}: Personalize does not accept {r:?} in properties (choose another key with key=path)", s.key),
+            ));
+        }
+        if !seen.insert(s.key.as_str()) {
+            return Err(ConfigError::new(
+                name,
+                format!(
+                    "key {:?} appears twice (use key=path|path for alternatives)",
+                    s.key
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `arn:<partition>:personalize:<region>:<account>:<resource>`, at most 256 characters (the
+/// PutUsers `datasetArn` pattern `arn:([a-z\d-]+):personalize:.*:.*:.+`).
+fn check_dataset_arn(arn: &str) -> Result<(), String> {
+    if arn.chars().count() > limits::DATASET_ARN {
+        return Err(format!("longer than {} characters", limits::DATASET_ARN));
+    }
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    let ok = parts.len() == 6
+        && parts[0] == "arn"
+        && !parts[1].is_empty()
+        && parts[1]
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && parts[2] == "personalize"
+        && !parts[5].is_empty();
+    if ok {
+        Ok(())
+    } else {
+        Err("not a Personalize dataset ARN (arn:aws:personalize:<region>:<account>:dataset/<group>/USERS)".to_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TID: (&str, &str) = (TRACKING_ID, "tid-1");
+
+    #[test]
+    fn minimal_configuration_uses_defaults() {
+        let c = Config::from_source(&[TID]).unwrap();
+        assert_eq!(c.tracking_id, "tid-1");
+        assert_eq!(c.users_dataset_arn, None);
+        let paths: Vec<_> = c.item_id_paths.iter().map(|p| p.as_str()).collect();
+        assert_eq!(
+            paths,
+            ["productId", "product_id", "sku", "products[].product_id"]
+        );
+        assert!(c.event_value_paths.is_empty());
+        assert!(c.event_properties.is_empty());
+        assert_eq!(c.session_id_prefix, "user-");
+        assert_eq!(
+            c.event_types.lookup("Anything"),
+            EventTypeLookup::PassThrough
+        );
+    }
+
+    #[test]
+    fn tracking_id_is_required_and_named() {
+        let err = Config::from_source(&[("EVENT_TYPE_MAP", "{}")]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "configuration PERSONALIZE_TRACKING_ID: is not set"
+        );
+        let long = "t".repeat(257);
+        let err = Config::from_source(&[(TRACKING_ID, long.as_str())]).unwrap_err();
+        assert_eq!(err.name, TRACKING_ID);
+    }
+
+    #[test]
+    fn every_setting_from_the_environment() {
+        let c = Config::from_source(&[
+            TID,
+            (
+                USERS_DATASET_ARN,
+                "arn:aws:personalize:eu-west-1:123456789012:dataset/g/USERS",
+            ),
+            (
+                EVENT_TYPE_MAP,
+                r#"{"Product Viewed":"View","Signed In":null}"#,
+            ),
+            (ITEM_ID_PATHS, " sku , products[].sku "),
+            (EVENT_VALUE_PATH, "price,products[].price"),
+            (
+                EVENT_PROPERTIES,
+                "category=category|products[].category,discount_code",
+            ),
+            (USER_TRAITS, "plan,country=address.country"),
+            (SESSION_ID_PREFIX, "seg-"),
+        ])
+        .unwrap();
+        assert!(c.users_dataset_arn.is_some());
+        assert_eq!(
+            c.event_types.lookup("Product Viewed"),
+            EventTypeLookup::Mapped("View")
+        );
+        assert_eq!(c.event_types.lookup("Signed In"), EventTypeLookup::Dropped);
+        assert_eq!(c.item_id_paths.len(), 2);
+        assert_eq!(c.event_value_paths.len(), 2);
+        let keys: Vec<_> = c.event_properties.iter().map(|s| s.key.as_str()).collect();
+        assert_eq!(keys, ["category", "discountCode"]);
+        let keys: Vec<_> = c.user_traits.iter().map(|s| s.key.as_str()).collect();
+        assert_eq!(keys, ["plan", "country"]);
+        assert_eq!(c.session_id_prefix, "seg-");
+    }
+
+    #[test]
+    fn fallback_entry_of_the_event_type_map() {
+        let m = EventTypeMap::parse(r#"{"Order Completed":"Purchase","*":null}"#).unwrap();
+        assert_eq!(
+            m.lookup("Order Completed"),
+            EventTypeLookup::Mapped("Purchase")
+        );
+        assert_eq!(m.lookup("Other"), EventTypeLookup::Dropped);
+        let m = EventTypeMap::parse(r#"{"*":"Other"}"#).unwrap();
+        assert_eq!(m.lookup("x"), EventTypeLookup::Mapped("Other"));
+    }
+
+    #[test]
+    fn invalid_settings_name_the_variable() {
+        let cases: &[(&str, &str)] = &[
+            (EVENT_TYPE_MAP, "[1]"),
+            (EVENT_TYPE_MAP, "{not json"),
+            (EVENT_TYPE_MAP, r#"{"a":""}"#),
+            (EVENT_TYPE_MAP, r#"{"a":1}"#),
+            (ITEM_ID_PATHS, "a[].b[]"),
+            (EVENT_VALUE_PATH, "lines[].price"),
+            (EVENT_PROPERTIES, "userId"),
+            (EVENT_PROPERTIES, "x=a,x=b"),
+            (EVENT_PROPERTIES, "TIMESTAMP=ts"),
+            (USERS_DATASET_ARN, "arn:aws:s3:::bucket"),
+            (
+                USERS_DATASET_ARN,
+                "arn:aws:personalize:us-east-1:1:dataset/g/USERS",
+            ),
+            (SESSION_ID_PREFIX, "p".repeat(225).leak()),
+        ];
+        for (name, value) in cases {
+            let mut vars = vec![TID, (*name, *value)];
+            if *name == USERS_DATASET_ARN && value.contains("personalize") {
+                // A valid ARN without USER_TRAITS.
+                let err = Config::from_source(&vars.as_slice()).unwrap_err();
+                assert_eq!(err.name, USER_TRAITS, "{value}");
+                vars.push((USER_TRAITS, "plan"));
+                assert!(Config::from_source(&vars.as_slice()).is_ok());
+                continue;
+            }
+            let err = Config::from_source(&vars.as_slice()).unwrap_err();
+            assert_eq!(err.name, *name, "{name}={value}: {err}");
+        }
+    }
+
+    #[test]
+    fn from_a_json_file() {
+        let c = Config::from_json(include_str!("../../../../events/segment/config.json")).unwrap();
+        assert_eq!(c.tracking_id, "00000000-0000-4000-8000-000000000001");
+        assert_eq!(
+            c.event_types.lookup("Order Completed"),
+            EventTypeLookup::Mapped("Purchase")
+        );
+        assert_eq!(c.item_id_paths.len(), 4);
+        assert_eq!(c.user_traits.len(), 3);
+
+        let err =
+            Config::from_json(r#"{"PERSONALIZE_TRACKING_ID":"t","ITEM_ID_PATH":"x"}"#).unwrap_err();
+        assert_eq!(err.name, "ITEM_ID_PATH");
+        let err = Config::from_json(r#"{"EVENT_TYPE_MAP":{}}"#).unwrap_err();
+        assert_eq!(err.name, TRACKING_ID);
+        let err = Config::from_json("[]").unwrap_err();
+        assert_eq!(err.name, "config file");
+        let err =
+            Config::from_json(r#"{"PERSONALIZE_TRACKING_ID":"t","USER_TRAITS":[1]}"#).unwrap_err();
+        assert_eq!(err.name, USER_TRAITS);
+    }
+}

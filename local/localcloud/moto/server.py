@@ -1,0 +1,108 @@
+"""moto_server with IAM enforcement fitted to the local cloud (moto 5.2.5).
+
+    python local/localcloud/moto/server.py -H 127.0.0.1 -p 4567
+
+Starts moto's own server after two changes to how it evaluates IAM policies
+(moto.iam.access_control.IAMPolicyStatement):
+
+1. Resource matching where moto does not know the resource. moto works out the resource of a
+   request for S3, SQS, IAM and STS only; for every other service it checks the statement's
+   Resource against "*", which no specific ARN matches, so a least-privilege statement such as
+   dynamodb:PutItem on one table's ARN denies every call. Here such a request matches on the
+   action alone (the statement's resource is not checked): resource-level checks happen only
+   where moto knows the resource. A wrong table ARN in a policy is therefore not caught.
+2. Service principals in trust policies. A role whose trust policy names only a service
+   principal (lambda.amazonaws.com, states.amazonaws.com) makes moto fail with a 500 when it is
+   assumed (it reads Principal.AWS, which is absent). Here the local cloud's administrator, who
+   plays the Lambda and Step Functions services, may assume a role trusted by a service
+   principal; any other principal is refused as on AWS.
+
+3. Signatures of form-encoded requests. For a body of type application/x-www-form-urlencoded
+   (the query protocol: SNS, IAM, STS, ...) moto checks the signature over the form as Python
+   re-encodes it, not over the bytes received; the AWS SDK for Rust encodes a space as %20 where
+   Python writes +, so every such call with a space in it failed with SignatureDoesNotMatch.
+   Here the signature is checked over the body as received, as AWS does.
+
+Everything else (credentials, signatures, identity policies, AccessDenied answers) is moto's.
+"""
+
+import io
+import os
+import sys
+import threading
+
+from moto.iam import access_control
+from moto.moto_server import werkzeug_app
+from moto.server import main
+
+SERVICE_ROLE_ASSUMER = os.environ.get(
+    "LOCALCLOUD_SERVICE_PRINCIPAL", "arn:aws:iam::123456789012:user/localcloud-admin"
+)
+
+_check_element_matches = access_control.IAMPolicyStatement._check_element_matches
+
+
+def check_element_matches(self, statement_element, value):
+    if statement_element == "Resource" and value == "*":
+        return True
+    return _check_element_matches(self, statement_element, value)
+
+
+def check_principal(self, principal):
+    expected = self._statement.get("Principal")
+    if not expected:
+        return True
+    if expected == "*":
+        return True
+    if "AWS" in expected:
+        aws = expected["AWS"]
+        return aws == "*" or principal == aws or (isinstance(aws, list) and principal in aws)
+    if "Service" in expected:
+        return principal == SERVICE_ROLE_ASSUMER
+    return False
+
+
+access_control.IAMPolicyStatement._check_element_matches = check_element_matches
+access_control.IAMPolicyStatement._check_principal = check_principal
+
+# The body of the request being served, as received (the server runs one thread per request).
+_request = threading.local()
+_dispatch = werkzeug_app.DomainDispatcherApplication.__call__
+
+
+def dispatch(self, environ, start_response):
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    body = environ["wsgi.input"].read(length) if length > 0 else b""
+    environ["wsgi.input"] = io.BytesIO(body)
+    _request.body = body
+    return _dispatch(self, environ, start_response)
+
+
+_init = access_control.IAMRequestBase.__init__
+
+
+def init(self, *args, **kwargs):
+    _init(self, *args, **kwargs)
+    if not self._body:
+        self._body = getattr(_request, "body", b"") or self._body
+
+
+werkzeug_app.DomainDispatcherApplication.__call__ = dispatch
+access_control.IAMRequestBase.__init__ = init
+
+if os.environ.get("LOCALCLOUD_DEBUG_SIGNATURES"):
+    _check_signature = access_control.IAMRequestBase.check_signature
+
+    def check_signature(self):
+        try:
+            return _check_signature(self)
+        except Exception:
+            request = self._create_aws_request()
+            auth = self._create_auth(self._access_key.create_credentials())
+            print("SIGNATURE MISMATCH", self._method, self._path, "body:", repr(self._body[:300]), "data:", repr(self._data)[:300], "canonical:", auth.canonical_request(request), file=sys.stderr, flush=True)
+            raise
+
+    access_control.IAMRequestBase.check_signature = check_signature
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
