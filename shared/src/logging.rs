@@ -2,8 +2,11 @@
 //!
 //! Each line is one JSON object: `level`, `location`, `message`, `timestamp`, `service`,
 //! `cold_start`, `function_name`, `function_memory_size`, `function_arn`,
-//! `function_request_id`, `xray_trace_id`, then the event's own fields. Log fields carry ids,
-//! keys and counts only: never transcript text, event properties or credentials.
+//! `function_request_id`, `xray_trace_id`, then the event's own fields, then the fields of the
+//! spans it is in (outermost last; an event's own field wins over a span's of the same name), so
+//! a span per invocation (`job_id`, `image_key`, ...) puts its ids on every line once. Log
+//! fields carry ids, keys and counts only: never transcript text, event properties or
+//! credentials.
 //!
 //! Level: `POWERTOOLS_LOG_LEVEL`, else `AWS_LAMBDA_LOG_LEVEL`, else `INFO`.
 
@@ -15,8 +18,8 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 use tracing::field::{Field, Visit};
 use tracing::{Event, Subscriber};
-use tracing_subscriber::fmt::format::Writer;
-use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
+use tracing_subscriber::fmt::format::{JsonFields, Writer};
+use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, FormattedFields};
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::EnvFilter;
 
@@ -50,6 +53,7 @@ pub fn init_lambda() {
     *CONTEXT.write().unwrap_or_else(|e| e.into_inner()) = Some(ctx);
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter())
+        .fmt_fields(JsonFields::new())
         .event_format(PowertoolsFormat)
         .with_writer(std::io::stdout)
         .try_init();
@@ -119,16 +123,30 @@ where
 {
     fn format_event(
         &self,
-        _ctx: &FmtContext<'_, S, N>,
+        ctx: &FmtContext<'_, S, N>,
         mut writer: Writer<'_>,
         event: &Event<'_>,
     ) -> fmt::Result {
-        let line = render(event);
+        // The spans' fields, innermost first, as `JsonFields` formatted them (other field
+        // formatters' text is not JSON and is left out).
+        let mut span_fields = Vec::new();
+        if let Some(scope) = ctx.event_scope() {
+            for span in scope {
+                let extensions = span.extensions();
+                let Some(formatted) = extensions.get::<FormattedFields<N>>() else {
+                    continue;
+                };
+                if let Ok(Value::Object(map)) = serde_json::from_str::<Value>(formatted) {
+                    span_fields.extend(map);
+                }
+            }
+        }
+        let line = render(event, span_fields);
         writeln!(writer, "{line}")
     }
 }
 
-fn render(event: &Event<'_>) -> String {
+fn render(event: &Event<'_>, span_fields: Vec<(String, Value)>) -> String {
     let meta = event.metadata();
     let mut fields = FieldCollector::default();
     event.record(&mut fields);
@@ -171,7 +189,7 @@ fn render(event: &Event<'_>) -> String {
             out.insert("xray_trace_id".into(), opt(&ctx.xray_trace_id));
         }
     }
-    for (k, v) in fields.fields {
+    for (k, v) in fields.fields.into_iter().chain(span_fields) {
         out.entry(k).or_insert(v);
     }
     Value::Object(out).to_string()
@@ -331,5 +349,28 @@ mod tests {
         assert_eq!(line["key"], "genesys/c/x.json");
         assert_eq!(line["bytes"], 12);
         assert!(line["timestamp"].as_str().unwrap().ends_with('Z'));
+    }
+
+    #[test]
+    fn lines_carry_the_fields_of_their_spans() {
+        let capture = Capture::default();
+        let subscriber = tracing_subscriber::fmt()
+            .fmt_fields(JsonFields::new())
+            .event_format(PowertoolsFormat)
+            .with_writer(capture.clone())
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            let job = tracing::info_span!("job", job_id = "job-1", images = 3u64);
+            let _job = job.enter();
+            let image = tracing::info_span!("image", image_key = "uploads/a.png");
+            let _image = image.enter();
+            tracing::info!(images = 1u64, "saved image");
+        });
+        let line: Value = serde_json::from_str(capture.text().trim()).unwrap();
+        assert_eq!(line["message"], "saved image");
+        assert_eq!(line["job_id"], "job-1");
+        assert_eq!(line["image_key"], "uploads/a.png");
+        // the event's own field wins over the span's
+        assert_eq!(line["images"], 1);
     }
 }

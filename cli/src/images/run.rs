@@ -13,13 +13,15 @@ use anyhow::{bail, Context as _};
 use aws_sdk_sfn::types::ExecutionStatus;
 use bytes::Bytes;
 use clap::Args;
+use image_background_core::keys::{
+    self, DEFAULT_FAILED_PREFIX, DEFAULT_GENERATED_PREFIX, DEFAULT_JOBS_PREFIX,
+    DEFAULT_REPORT_PREFIX, DEFAULT_UPLOADS_PREFIX, REPORT_FILES,
+};
+use image_background_core::JobId;
 use serde_json::Value;
 use shared::store::{s3_uri, ObjectStore, S3Store};
 
 use super::options::GenerationArgs;
-
-/// The execution name limit, and the job id's.
-const MAX_JOB_ID_CHARS: usize = 80;
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -69,7 +71,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         Some(id) => id.clone(),
         None => default_job_id(&args.dir),
     };
-    check_job_id(&job_id)?;
+    let job_id = check_job_id(&job_id)?;
     if !args.state_machine_arn.contains(":stateMachine:") {
         bail!(
             "--state-machine-arn: {:?} is not a state machine ARN",
@@ -79,7 +81,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let out = args
         .out
         .clone()
-        .unwrap_or_else(|| PathBuf::from("out/images").join(&job_id));
+        .unwrap_or_else(|| PathBuf::from("out/images").join(job_id.as_str()));
 
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -90,7 +92,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
 
 async fn run_job(
     args: &RunArgs,
-    job_id: &str,
+    job_id: &JobId,
     images: &[PathBuf],
     out: &Path,
 ) -> anyhow::Result<ExitCode> {
@@ -104,7 +106,7 @@ async fn run_job(
             .file_name()
             .and_then(|n| n.to_str())
             .with_context(|| format!("{}: the file name is not UTF-8", path.display()))?;
-        let key = format!("uploads/{job_id}/{name}");
+        let key = keys::upload_key(DEFAULT_UPLOADS_PREFIX, job_id, name);
         let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
         store
             .put(
@@ -118,7 +120,7 @@ async fn run_job(
         keys.push(key);
     }
     let manifest = args.generation.manifest(&keys)?;
-    let manifest_key = format!("jobs/{job_id}.json");
+    let manifest_key = keys::manifest_key(DEFAULT_JOBS_PREFIX, job_id);
     store
         .put(
             &args.upload_bucket,
@@ -138,7 +140,7 @@ async fn run_job(
         args.state_machine_arn
             .replacen(":stateMachine:", ":execution:", 1)
     );
-    let rejection_key = format!("failed/{manifest_key}.error.json");
+    let rejection_key = keys::reason_key(DEFAULT_FAILED_PREFIX, &manifest_key);
     let deadline = Instant::now() + Duration::from_secs(args.timeout);
     let (status, error, cause) = loop {
         match sfn
@@ -185,8 +187,8 @@ async fn run_job(
 
     // Generated images: generated/<job>/<image key>/<i>.png ->
     // <out>/<image file stem>/<i>.png.
-    let generated_prefix = format!("generated/{job_id}/");
-    let uploads_prefix = format!("uploads/{job_id}/");
+    let generated_prefix = keys::job_folder(DEFAULT_GENERATED_PREFIX, job_id.as_str());
+    let uploads_prefix = keys::job_folder(DEFAULT_UPLOADS_PREFIX, job_id.as_str());
     let mut written = 0;
     for key in store.list(&args.output_bucket, &generated_prefix).await? {
         let relative = key[generated_prefix.len()..].trim_start_matches(&uploads_prefix);
@@ -196,12 +198,12 @@ async fn run_job(
         written += 1;
     }
     let mut report = None;
-    for ext in ["json", "csv", "html"] {
-        let key = format!("reports/{job_id}/report.{ext}");
+    for file in REPORT_FILES {
+        let key = keys::report_key(DEFAULT_REPORT_PREFIX, job_id.as_str(), file);
         match store.get(&args.output_bucket, &key).await {
             Ok(body) => {
-                write_file(&out.join(format!("report.{ext}")), &body)?;
-                if ext == "json" {
+                write_file(&out.join(file), &body)?;
+                if file == "report.json" {
                     report = serde_json::from_slice::<Value>(&body).ok();
                 }
             }
@@ -295,18 +297,9 @@ fn default_job_id(dir: &Path) -> String {
     format!("{name}-{secs}")
 }
 
-fn check_job_id(id: &str) -> anyhow::Result<()> {
-    let n = id.chars().count();
-    if n == 0 || n > MAX_JOB_ID_CHARS {
-        bail!("--job-id: {n} characters, must be 1 to {MAX_JOB_ID_CHARS}");
-    }
-    if !id
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-    {
-        bail!("--job-id: only letters, digits, '-' and '_' are allowed");
-    }
-    Ok(())
+/// The job id, or an error naming `--job-id`.
+fn check_job_id(id: &str) -> anyhow::Result<JobId> {
+    JobId::parse(id).map_err(|e| anyhow::anyhow!("--job-id: {e}"))
 }
 
 fn content_type(name: &str) -> &'static str {

@@ -2,16 +2,15 @@
 //! automated chatbot designer files, from and to a directory or S3.
 //!
 //! Phases: list the inputs, read them (threads, or concurrent S3 requests), drop their
-//! word-level detail and parse them (threads), group the documents by conversation (input order), convert each conversation
+//! word-level detail and parse them (threads), group the documents by conversation (input
+//! order, `genesys_lex_core::group`, as the Lambda converter does), convert each conversation
 //! (threads), write the outputs. Every phase keeps input order, so the summary and the output
 //! bytes are the same whatever the number of threads.
 
-use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::fs;
 use std::io::{self, IsTerminal, Write};
 use std::num::NonZeroUsize;
-use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{bail, Context};
@@ -19,9 +18,10 @@ use bytes::Bytes;
 use clap::Args;
 use genesys_lex_core::{self as transcript, genesys::Document, Options, Outcome};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use shared::store::{s3_uri, ObjectStore, S3Store};
+use shared::store::{ObjectStore, S3Store};
 
-use crate::location::{key_under_prefix, Location};
+use super::files::{list_inputs, prepare_output_dir, write_atomically, Remote, Source};
+use crate::location::Location;
 use crate::par;
 
 /// S3 requests in flight at once.
@@ -46,33 +46,6 @@ pub struct ConvertArgs {
     /// Threads for parsing and conversion [default: the number of cores]
     #[arg(long, short, value_name = "N")]
     jobs: Option<NonZeroUsize>,
-}
-
-/// One input document.
-enum Source {
-    File(PathBuf),
-    Object { bucket: String, key: String },
-}
-
-impl Source {
-    fn name(&self) -> String {
-        match self {
-            Source::File(p) => p.display().to_string(),
-            Source::Object { bucket, key } => s3_uri(bucket, key),
-        }
-    }
-}
-
-/// The S3 side, only set up when INPUT or OUTPUT is on S3.
-struct Remote {
-    rt: tokio::runtime::Runtime,
-    store: S3Store,
-}
-
-/// The documents of one conversation.
-struct Group<'a> {
-    members: Vec<usize>,
-    docs: Vec<Document<'a>>,
 }
 
 /// What happened, for the summary.
@@ -104,7 +77,7 @@ pub fn run(args: ConvertArgs) -> anyhow::Result<ExitCode> {
     };
 
     let mut summary = Summary::default();
-    let sources = list_inputs(&args.input, &args.out, remote.as_ref(), &mut summary)?;
+    let sources = list_inputs(&args.input, &args.out, remote.as_ref(), &mut summary.failed)?;
     if sources.is_empty() {
         bail!("no .json documents found in {}", args.input);
     }
@@ -177,36 +150,21 @@ pub fn run(args: ConvertArgs) -> anyhow::Result<ExitCode> {
         });
     drop(inputs);
 
-    // Group by conversation, in input order.
-    let mut groups: Vec<Group<'_>> = Vec::new();
-    let mut by_id: HashMap<String, usize> = HashMap::new();
+    // Group by conversation, in input order (members are indices into `sources`).
+    let mut documents = Vec::with_capacity(parsed.len());
     for (i, doc) in parsed.into_iter().enumerate() {
         match doc {
-            Ok(doc) => {
-                let id = doc
-                    .conversation_id
-                    .as_deref()
-                    .unwrap_or_default()
-                    .to_owned();
-                let g = *by_id.entry(id).or_insert_with(|| {
-                    groups.push(Group {
-                        members: Vec::new(),
-                        docs: Vec::new(),
-                    });
-                    groups.len() - 1
-                });
-                groups[g].members.push(i);
-                groups[g].docs.push(doc);
-            }
+            Ok(doc) => documents.push((i, doc)),
             Err(reason) => summary.failed.push((sources[i].name(), reason)),
         }
     }
+    let groups = transcript::group::by_conversation(documents);
 
     // Convert.
     bar.set_position(0);
     bar.set_message("converting");
     let converted = par::map(groups, jobs, |_, group| {
-        let outcome = transcript::convert_documents(&group.docs, options);
+        let outcome = transcript::convert_documents(&group.documents, options);
         bar.inc(group.members.len() as u64);
         (group.members, outcome)
     });
@@ -337,191 +295,9 @@ fn progress_bar(len: u64) -> ProgressBar {
     bar
 }
 
-/// The input documents, in path (or key) order. Fails when INPUT cannot be used at all; a
-/// subdirectory that cannot be read is recorded as a failure and the rest is still listed.
-fn list_inputs(
-    input: &Location,
-    out: &Location,
-    remote: Option<&Remote>,
-    summary: &mut Summary,
-) -> anyhow::Result<Vec<Source>> {
-    match input {
-        Location::Local(path) => {
-            let meta = fs::metadata(path)
-                .with_context(|| format!("cannot read input {}", path.display()))?;
-            if meta.is_file() {
-                return Ok(vec![Source::File(path.clone())]);
-            }
-            if !meta.is_dir() {
-                bail!("input {} is neither a file nor a directory", path.display());
-            }
-            let root = fs::canonicalize(path)
-                .with_context(|| format!("cannot read input {}", path.display()))?;
-            // Leave out the output directory when it lies inside the input directory, so a
-            // second run does not read the first run's outputs.
-            let skip = match out {
-                Location::Local(dir) if dir.exists() => {
-                    let dir = fs::canonicalize(dir)
-                        .with_context(|| format!("cannot use output {}", dir.display()))?;
-                    if dir == root {
-                        bail!("the output directory must not be the input directory");
-                    }
-                    dir.starts_with(&root).then_some(dir)
-                }
-                _ => None,
-            };
-            fs::read_dir(path)
-                .with_context(|| format!("cannot read input directory {}", path.display()))?;
-            let mut files = Vec::new();
-            walk(path, skip.as_deref(), &mut files, summary);
-            files.sort();
-            Ok(files.into_iter().map(Source::File).collect())
-        }
-        Location::S3 { bucket, prefix } => {
-            let remote = remote.expect("S3 input sets up the S3 client");
-            let exclude = match out {
-                Location::S3 {
-                    bucket: out_bucket,
-                    prefix: out_prefix,
-                } if out_bucket == bucket => {
-                    let (i, o) = (
-                        prefix.trim_end_matches('/'),
-                        out_prefix.trim_end_matches('/'),
-                    );
-                    if i == o {
-                        bail!("the output prefix must not be the input prefix");
-                    }
-                    (!o.is_empty() && key_under_prefix(o, i)).then(|| o.to_owned())
-                }
-                _ => None,
-            };
-            let keys = remote
-                .rt
-                .block_on(remote.store.list(bucket, prefix))
-                .map_err(|e| anyhow::anyhow!("{}", e.message))?;
-            Ok(keys
-                .into_iter()
-                .filter(|k| k.ends_with(".json") && key_under_prefix(k, prefix))
-                .filter(|k| exclude.as_deref().is_none_or(|o| !key_under_prefix(k, o)))
-                .map(|key| Source::Object {
-                    bucket: bucket.clone(),
-                    key,
-                })
-                .collect())
-        }
-    }
-}
-
-fn prepare_output_dir(dir: &Path) -> anyhow::Result<()> {
-    if dir.exists() && !dir.is_dir() {
-        bail!("output {} exists and is not a directory", dir.display());
-    }
-    fs::create_dir_all(dir)
-        .with_context(|| format!("cannot create output directory {}", dir.display()))
-}
-
-/// Collects the `*.json` files below `dir`. Symbolic links to files are followed, links to
-/// directories are not (no cycles).
-fn walk(dir: &Path, skip: Option<&Path>, files: &mut Vec<PathBuf>, summary: &mut Summary) {
-    let entries = match fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(e) => {
-            summary.failed.push((
-                dir.display().to_string(),
-                format!("cannot read directory: {e}"),
-            ));
-            return;
-        }
-    };
-    for entry in entries {
-        let entry = match entry {
-            Ok(entry) => entry,
-            Err(e) => {
-                summary.failed.push((
-                    dir.display().to_string(),
-                    format!("cannot read directory: {e}"),
-                ));
-                continue;
-            }
-        };
-        let path = entry.path();
-        let Ok(kind) = entry.file_type() else {
-            continue;
-        };
-        if kind.is_dir() {
-            let skipped = skip.is_some_and(|s| fs::canonicalize(&path).is_ok_and(|p| p == s));
-            if !skipped {
-                walk(&path, skip, files, summary);
-            }
-        } else if is_json(&path) && (kind.is_file() || path.is_file()) {
-            files.push(path);
-        }
-    }
-}
-
-fn is_json(path: &Path) -> bool {
-    path.extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("json"))
-}
-
-/// Writes `dir/name` through a temporary file and a rename, so readers never see half a file.
-fn write_atomically(dir: &Path, name: &str, body: &[u8]) -> io::Result<()> {
-    let target = dir.join(name);
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let result = fs::File::create(&tmp)
-        .and_then(|mut f| f.write_all(body))
-        .and_then(|()| fs::rename(&tmp, &target));
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn atomic_write_replaces_and_leaves_no_temp_file() {
-        let dir = tempfile::tempdir().unwrap();
-        write_atomically(dir.path(), "a.json", b"one").unwrap();
-        write_atomically(dir.path(), "a.json", b"two").unwrap();
-        assert_eq!(fs::read(dir.path().join("a.json")).unwrap(), b"two");
-        let names: Vec<_> = fs::read_dir(dir.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
-        assert_eq!(names, vec![std::ffi::OsString::from("a.json")]);
-    }
-
-    #[test]
-    fn walk_finds_json_below_sorted_and_skips_output() {
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path();
-        fs::create_dir_all(root.join("b/c")).unwrap();
-        fs::create_dir_all(root.join("out")).unwrap();
-        for f in ["z.json", "a.txt", "b/c/x.json", "b/y.JSON", "out/o.json"] {
-            fs::write(root.join(f), "{}").unwrap();
-        }
-        let mut files = Vec::new();
-        let mut summary = Summary::default();
-        let skip = fs::canonicalize(root.join("out")).unwrap();
-        walk(root, Some(&skip), &mut files, &mut summary);
-        files.sort();
-        let rel: Vec<_> = files
-            .iter()
-            .map(|p| p.strip_prefix(root).unwrap().to_owned())
-            .collect();
-        assert_eq!(
-            rel,
-            vec![
-                PathBuf::from("b/c/x.json"),
-                PathBuf::from("b/y.JSON"),
-                PathBuf::from("z.json")
-            ]
-        );
-        assert!(summary.failed.is_empty());
-    }
 
     #[test]
     fn summary_lists_skips_and_failures() {

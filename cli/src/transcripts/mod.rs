@@ -1,6 +1,7 @@
 //! `mlpipe transcripts ...`: Genesys Cloud transcripts.
 
 mod convert;
+mod files;
 
 use std::process::ExitCode;
 

@@ -14,17 +14,33 @@
 //!   out and a document with none left is [`Outcome::Skipped`] with the reason.
 //! * Output key: `<conversationId>_analysis_<YYYY-MM-DDTHH:MM:SSZ>.json` from the conversation's
 //!   start time in UTC, as Contact Lens names its files (the designer filters on that date).
+//!
+//! Around the conversion, the rest of the pipeline's pure logic:
+//!
+//! * [`group`]: documents grouped by conversation (the Lambda converter and the CLI);
+//! * [`keys`]: the S3 key layout (raw, designer, failed and skipped objects);
+//! * [`event`]: which Genesys transcription events ask for a fetch, and which ids are safe;
+//! * [`credentials`]: the OAuth client credentials secret;
+//! * [`api`]: the classification of Genesys API answers and the token lifetime;
+//! * [`genesys`] (the document model), [`skim`] (dropping unused members before parsing) and
+//!   [`redact`] (PII).
 
+pub mod api;
+pub mod credentials;
+mod designer;
+pub mod event;
 pub mod genesys;
+pub mod group;
+pub mod keys;
 pub mod redact;
 pub mod skim;
 
 use std::borrow::Cow;
-use std::fmt;
 
-use serde::Serialize;
-
+pub use designer::{file_name, role};
+use designer::{ContentMetadata, CustomerMetadata, LexDocument, Participant, Turn};
 use genesys::Document;
+pub use keys::output_key;
 use shared_core::PipelineError;
 
 /// The designer input format version.
@@ -40,7 +56,10 @@ pub struct Options {
 }
 
 /// Why a document could not be converted: the field (as a JSON path) and the problem.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// Displayed as `<field>: <problem>`, or the problem alone when no field applies.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", render(.field, .problem))]
 pub struct ConvertError {
     pub field: String,
     pub problem: String,
@@ -55,17 +74,13 @@ impl ConvertError {
     }
 }
 
-impl fmt::Display for ConvertError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.field.is_empty() || self.field == "." {
-            f.write_str(&self.problem)
-        } else {
-            write!(f, "{}: {}", self.field, self.problem)
-        }
+fn render(field: &str, problem: &str) -> String {
+    if field.is_empty() || field == "." {
+        problem.to_owned()
+    } else {
+        format!("{field}: {problem}")
     }
 }
-
-impl std::error::Error for ConvertError {}
 
 impl From<ConvertError> for PipelineError {
     fn from(e: ConvertError) -> Self {
@@ -385,82 +400,6 @@ pub fn is_english_us(lang: &str) -> bool {
         && l[..2].eq_ignore_ascii_case("en")
         && matches!(&l[2..3], "-" | "_")
         && l[3..].eq_ignore_ascii_case("us")
-}
-
-/// The designer role of a Genesys participant purpose.
-pub fn role(purpose: Option<&str>) -> &'static str {
-    match purpose {
-        Some(p) if p.eq_ignore_ascii_case("external") || p.eq_ignore_ascii_case("customer") => {
-            "CUSTOMER"
-        }
-        _ => "AGENT",
-    }
-}
-
-/// `<conversationId>_analysis_<YYYY-MM-DDTHH:MM:SSZ>.json` for a start time in epoch milliseconds.
-pub fn file_name(conversation_id: &str, start_ms: i64) -> Result<String, ConvertError> {
-    let t = time::OffsetDateTime::from_unix_timestamp(start_ms.div_euclid(1000)).map_err(|_| {
-        ConvertError::new(
-            "conversationStartTime",
-            format!("{start_ms} is out of range"),
-        )
-    })?;
-    let stamp = t
-        .format(time::macros::format_description!(
-            "[year]-[month]-[day]T[hour]:[minute]:[second]Z"
-        ))
-        .map_err(|e| ConvertError::new("conversationStartTime", e.to_string()))?;
-    Ok(format!("{conversation_id}_analysis_{stamp}.json"))
-}
-
-/// Joins an output prefix (with or without a trailing `/`) and a file name.
-pub fn output_key(prefix: &str, file_name: &str) -> String {
-    let prefix = prefix.trim_matches('/');
-    if prefix.is_empty() {
-        file_name.to_owned()
-    } else {
-        format!("{prefix}/{file_name}")
-    }
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct LexDocument<'a> {
-    participants: Vec<Participant>,
-    version: &'static str,
-    content_metadata: ContentMetadata,
-    customer_metadata: CustomerMetadata<'a>,
-    transcript: &'a [Turn<'a>],
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct Participant {
-    participant_id: &'static str,
-    participant_role: &'static str,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct ContentMetadata {
-    redaction_types: [&'static str; 1],
-    output: &'static str,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct CustomerMetadata<'a> {
-    contact_id: &'a str,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct Turn<'a> {
-    participant_id: &'static str,
-    id: String,
-    content: Cow<'a, str>,
-    begin_offset_millis: i64,
-    end_offset_millis: i64,
 }
 
 #[cfg(test)]

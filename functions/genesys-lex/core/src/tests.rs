@@ -370,13 +370,6 @@ fn escaped_strings_are_decoded() {
     assert_eq!(v["Transcript"][0]["Id"], "t\"1-p0");
 }
 
-#[test]
-fn output_keys_join_prefixes() {
-    assert_eq!(output_key("lex-designer", "a.json"), "lex-designer/a.json");
-    assert_eq!(output_key("/lex/", "a.json"), "lex/a.json");
-    assert_eq!(output_key("", "a.json"), "a.json");
-}
-
 /// Whatever arrives in the raw bucket, the conversion answers with an outcome or an error naming
 /// a field, never a panic: every truncation and single-byte damage of the published example,
 /// and extreme numbers where times are added and subtracted.

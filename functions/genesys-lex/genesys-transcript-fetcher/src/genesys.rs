@@ -2,7 +2,8 @@
 //! `transcripturl` API and the download of the presigned link it returns.
 //!
 //! [`GenesysClient`] caches its access token across warm invocations until 60 seconds before it
-//! expires (or half its lifetime, when that is shorter). How answers map to [`ErrorKind`]:
+//! expires (or half its lifetime, when that is shorter). How answers map to
+//! [`ErrorKind`](shared::ErrorKind) (the pure classification is [`genesys_lex_core::api`]):
 //!
 //! | call | answer | result |
 //! |---|---|---|
@@ -21,41 +22,22 @@
 //! secrets, presigned query strings or document content.
 
 use std::fmt;
-use std::future::Future;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use genesys_lex_core::api::{self, check_json_object, status_kind};
+use genesys_lex_core::credentials::Credentials;
 use reqwest::{StatusCode, Url};
-use serde::de::IgnoredAny;
 use serde::Deserialize;
-use shared::{ErrorKind, PipelineError};
+use shared::PipelineError;
 use tokio::sync::Mutex;
 
 use crate::config::Config;
-use crate::secrets::Credentials;
+use crate::TranscriptSource;
 
-/// How long before its expiry a cached token is replaced.
-pub const TOKEN_REFRESH_MARGIN: Duration = Duration::from_secs(60);
+mod http;
 
-/// Lifetime assumed when the token answer has no `expires_in`.
-const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(300);
-
-/// Longest lifetime trusted from `expires_in` (Genesys allows at most 48 hours).
-const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(2 * 86_400);
-
-/// Response header with the id Genesys support asks for.
-const CORRELATION_HEADER: &str = "inin-correlation-id";
-
-/// Fetches raw transcript documents.
-pub trait TranscriptSource: Send + Sync {
-    /// The transcript document of one communication, as the bytes Genesys serves (a JSON object).
-    fn fetch_transcript(
-        &self,
-        credentials: &Credentials,
-        conversation_id: &str,
-        communication_id: &str,
-    ) -> impl Future<Output = Result<Bytes, PipelineError>> + Send;
-}
+use http::{error_chain, failure_detail, join, parse_base, transport};
 
 /// [`TranscriptSource`] on the Genesys Cloud platform API.
 pub struct GenesysClient {
@@ -174,12 +156,7 @@ impl GenesysClient {
                 400 | 401 => format!("{WHAT}: Genesys rejected the client credentials ({detail})"),
                 _ => format!("{WHAT}: {detail}"),
             };
-            // Nothing in the event can make the token request fail: any 4xx but 408/429 is
-            // a settings problem (credentials, login URL).
-            let kind = match status.as_u16() {
-                400..=499 if !matches!(status.as_u16(), 408 | 429) => ErrorKind::Misconfigured,
-                _ => status_kind(status),
-            };
+            let kind = api::token_failure_kind(status.as_u16());
             return Err(PipelineError::new(kind, message));
         }
 
@@ -198,11 +175,7 @@ impl GenesysClient {
                 "{WHAT}: the access_token is empty"
             )));
         }
-        let lifetime = answer
-            .expires_in
-            .map_or(DEFAULT_TOKEN_LIFETIME, Duration::from_secs)
-            .min(MAX_TOKEN_LIFETIME);
-        let margin = TOKEN_REFRESH_MARGIN.min(lifetime / 2);
+        let lifetime = api::token_lifetime(answer.expires_in);
         tracing::info!(
             expires_in_s = lifetime.as_secs(),
             "obtained a Genesys access token"
@@ -210,7 +183,7 @@ impl GenesysClient {
         Ok(CachedToken {
             client_id: credentials.client_id.clone(),
             access_token: answer.access_token,
-            refresh_at: Instant::now() + lifetime - margin,
+            refresh_at: Instant::now() + api::refresh_after(lifetime),
         })
     }
 
@@ -290,7 +263,7 @@ impl GenesysClient {
                 ),
                 _ => format!("{what}: {detail}"),
             };
-            return Err(PipelineError::new(status_kind(status), message));
+            return Err(PipelineError::new(status_kind(status.as_u16()), message));
         }
 
         #[derive(Deserialize)]
@@ -335,7 +308,7 @@ impl GenesysClient {
                 404 => format!("{what}: the document is not available yet ({detail})"),
                 _ => format!("{what}: {detail}"),
             };
-            return Err(PipelineError::new(status_kind(status), message));
+            return Err(PipelineError::new(status_kind(status.as_u16()), message));
         }
         let body = response.bytes().await.map_err(|e| transport(&what, e))?;
         check_json_object(&body)
@@ -378,165 +351,4 @@ impl TranscriptSource for GenesysClient {
 
 fn link_what(conversation_id: &str, communication_id: &str) -> String {
     format!("requesting the transcript URL of conversation {conversation_id} communication {communication_id}")
-}
-
-/// The kind of a non-success status (401/403 handled by the callers where they differ).
-fn status_kind(status: StatusCode) -> ErrorKind {
-    match status.as_u16() {
-        404 | 408 | 429 | 500..=599 => ErrorKind::Retryable,
-        401 | 403 => ErrorKind::Misconfigured,
-        400..=499 => ErrorKind::InvalidInput,
-        _ => ErrorKind::Retryable,
-    }
-}
-
-/// `HTTP 404 not.found, correlation id ...`, from the status, the JSON body's `code_field` and
-/// the correlation header. Reads at most the error body, never quotes free text.
-async fn failure_detail(response: reqwest::Response, code_field: &str) -> String {
-    let status = response.status().as_u16();
-    let mut detail = format!("HTTP {status}");
-    let correlation = response
-        .headers()
-        .get(CORRELATION_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let retry_after = response
-        .headers()
-        .get(reqwest::header::RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    if !code_field.is_empty() {
-        if let Ok(body) = response.bytes().await {
-            let code = serde_json::from_slice::<serde_json::Value>(&body)
-                .ok()
-                .and_then(|v| v.get(code_field)?.as_str().map(str::to_owned));
-            if let Some(code) = code.filter(|c| is_code(c)) {
-                detail.push(' ');
-                detail.push_str(&code);
-            }
-        }
-    }
-    if let Some(id) = correlation.filter(|c| is_code(c)) {
-        detail.push_str(&format!(", correlation id {id}"));
-    }
-    if let Some(secs) = retry_after.filter(|c| is_code(c)) {
-        detail.push_str(&format!(", retry after {secs} s"));
-    }
-    detail
-}
-
-/// A short machine-readable token (error code, id), safe to put in a message.
-fn is_code(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 100
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | ':'))
-}
-
-/// Classifies a transport failure; the URL (which may carry a presigned query) is dropped.
-fn transport(what: &str, err: reqwest::Error) -> PipelineError {
-    let err = err.without_url();
-    if err.is_builder() {
-        return PipelineError::misconfigured(format!("{what}: {}", error_chain(&err)));
-    }
-    let detail = if err.is_timeout() {
-        "timed out".to_owned()
-    } else {
-        error_chain(&err)
-    };
-    PipelineError::retryable(format!("{what}: {detail}"))
-}
-
-fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut out = err.to_string();
-    let mut source = err.source();
-    while let Some(e) = source {
-        out.push_str(": ");
-        out.push_str(&e.to_string());
-        source = e.source();
-    }
-    out
-}
-
-/// Checks that `body` is one syntactically valid JSON object, without building it.
-pub fn check_json_object(body: &[u8]) -> Result<(), &'static str> {
-    let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
-    match body.iter().find(|b| !b.is_ascii_whitespace()) {
-        Some(b'{') => serde_json::from_slice::<IgnoredAny>(body)
-            .map(|_| ())
-            .map_err(|_| "the document is not valid JSON"),
-        Some(_) => Err("the document is not a JSON object"),
-        None => Err("the document is empty"),
-    }
-}
-
-fn parse_base(base: &str) -> Result<Url, PipelineError> {
-    Url::parse(base)
-        .ok()
-        .filter(|u| matches!(u.scheme(), "https" | "http") && !u.cannot_be_a_base())
-        .ok_or_else(|| PipelineError::misconfigured(format!("invalid Genesys base URL {base:?}")))
-}
-
-/// `base` with `segments` appended, each percent-encoded as one path segment.
-fn join(base: &str, segments: &[&str]) -> Result<Url, PipelineError> {
-    let mut url = parse_base(base)?;
-    url.path_segments_mut()
-        .map_err(|()| PipelineError::misconfigured(format!("invalid Genesys base URL {base:?}")))?
-        .pop_if_empty()
-        .extend(segments);
-    Ok(url)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn statuses_are_classified() {
-        let kind = |s: u16| status_kind(StatusCode::from_u16(s).unwrap());
-        assert_eq!(kind(404), ErrorKind::Retryable);
-        assert_eq!(kind(429), ErrorKind::Retryable);
-        assert_eq!(kind(503), ErrorKind::Retryable);
-        assert_eq!(kind(408), ErrorKind::Retryable);
-        assert_eq!(kind(403), ErrorKind::Misconfigured);
-        assert_eq!(kind(400), ErrorKind::InvalidInput);
-        assert_eq!(kind(410), ErrorKind::InvalidInput);
-    }
-
-    #[test]
-    fn urls_join_with_encoded_segments() {
-        let u = join("https://api.mypurecloud.com/", &["api", "v2", "a b/c"]).unwrap();
-        assert_eq!(u.as_str(), "https://api.mypurecloud.com/api/v2/a%20b%2Fc");
-        let u = join("http://127.0.0.1:4568/prefix", &["oauth", "token"]).unwrap();
-        assert_eq!(u.as_str(), "http://127.0.0.1:4568/prefix/oauth/token");
-        assert!(join("ftp://x", &["a"]).is_err());
-        assert!(join("not a url", &["a"]).is_err());
-    }
-
-    #[test]
-    fn documents_must_be_json_objects() {
-        assert!(check_json_object(b" \n{\"a\": [1, 2]}").is_ok());
-        assert!(check_json_object(b"\xEF\xBB\xBF{}").is_ok());
-        assert_eq!(
-            check_json_object(b"[1]"),
-            Err("the document is not a JSON object")
-        );
-        assert_eq!(
-            check_json_object(b"<Error/>"),
-            Err("the document is not a JSON object")
-        );
-        assert_eq!(check_json_object(b"  "), Err("the document is empty"));
-        assert_eq!(
-            check_json_object(b"{\"a\": "),
-            Err("the document is not valid JSON")
-        );
-    }
-
-    #[test]
-    fn codes_are_filtered() {
-        assert!(is_code("bad.credentials"));
-        assert!(is_code("6a2e4c1f-0000-4000-8000-000000000000"));
-        assert!(!is_code("Request has expired"));
-        assert!(!is_code(""));
-    }
 }

@@ -13,31 +13,63 @@
 //!
 //! It answers `{"action":"stored","bucket","key","bytes"}`. Any other event (session ongoing,
 //! no status, no event body, another detail type) is answered `{"action":"ignored","reason"}`
-//! and is never an error. Failures are [`PipelineError`]s: a transcript that is not available
-//! yet, throttling and network trouble are `Retryable` (EventBridge retries, then the DLQ parks
-//! the event); a `SESSION_ENDED` event without valid ids is `InvalidInput`; bad settings,
-//! credentials or permissions are `Misconfigured`.
+//! and is never an error (the rules are [`genesys_lex_core::event`]). Failures are
+//! [`PipelineError`]s: a transcript that is not available yet, throttling and network trouble
+//! are `Retryable` (Lambda retries the asynchronous invocation, then the on-failure destination
+//! keeps the event with the error); a `SESSION_ENDED` event without valid ids is
+//! `InvalidInput`; bad settings, credentials or permissions are `Misconfigured`.
 //!
-//! Logs carry ids, keys and sizes, never transcript text, tokens or secrets. Metrics (EMF):
+//! Layout: `main.rs` wiring, this file the handler and its ports ([`SecretSource`],
+//! [`TranscriptSource`]), [`config`] the settings, [`aws`] the Secrets Manager adapter,
+//! [`genesys`] the Genesys Cloud HTTP adapter. The pure rules live in `genesys-lex-core`.
+//!
+//! Logs carry ids, keys and sizes, never transcript text, tokens or secrets; the lines of one
+//! fetch are in a `transcript` span with the conversation and communication ids. Metrics (EMF):
 //! `TranscriptsFetched`, `EventsIgnored`, `FetchFailed` and `TranscriptBytes`.
 
+pub mod aws;
 pub mod config;
-pub mod event;
 pub mod genesys;
-pub mod secrets;
+
+use std::future::Future;
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
+use bytes::Bytes;
+use genesys_lex_core::event::{self, Request};
+use genesys_lex_core::keys;
 use serde::Serialize;
 use serde_json::Value;
 use shared::metrics::{Metrics, Unit};
 use shared::store::ObjectStore;
 use shared::{ErrorKind, PipelineError};
 use tokio::sync::Mutex;
+use tracing::Instrument;
 
 pub use config::Config;
-pub use event::{Request, SESSION_ENDED, TRANSCRIPTION_DETAIL_TYPE};
-pub use genesys::{GenesysClient, TranscriptSource};
-pub use secrets::{Credentials, SecretSource};
+pub use genesys::GenesysClient;
+pub use genesys_lex_core::credentials::Credentials;
+pub use genesys_lex_core::event::{SESSION_ENDED, TRANSCRIPTION_DETAIL_TYPE};
+
+/// Reads secret strings (port; Secrets Manager in production, see [`aws`]).
+pub trait SecretSource: Send + Sync {
+    /// The `SecretString` of `secret_id`. Missing secrets and denied access are
+    /// `Misconfigured`; throttling and network failures `Retryable`.
+    fn secret_string(
+        &self,
+        secret_id: &str,
+    ) -> impl Future<Output = Result<String, PipelineError>> + Send;
+}
+
+/// Fetches raw transcript documents (port; [`GenesysClient`] in production).
+pub trait TranscriptSource: Send + Sync {
+    /// The transcript document of one communication, as the bytes Genesys serves (a JSON object).
+    fn fetch_transcript(
+        &self,
+        credentials: &Credentials,
+        conversation_id: &str,
+        communication_id: &str,
+    ) -> impl Future<Output = Result<Bytes, PipelineError>> + Send;
+}
 
 /// The event this function receives.
 pub type TranscriptionEvent = EventBridgeEvent<Value>;
@@ -111,12 +143,9 @@ where
         &self.source
     }
 
-    /// The object key of a communication's raw transcript.
+    /// The object key of a communication's raw transcript ([`keys::raw_key`]).
     pub fn raw_key(&self, conversation_id: &str, communication_id: &str) -> String {
-        format!(
-            "{}{conversation_id}/{communication_id}.json",
-            self.config.raw_prefix
-        )
+        keys::raw_key(&self.config.raw_prefix, conversation_id, communication_id)
     }
 
     /// Handles one event and flushes the invocation's metrics.
@@ -143,28 +172,35 @@ where
     }
 
     async fn process(&self, event: &TranscriptionEvent) -> Result<Outcome, PipelineError> {
-        let (conversation_id, communication_id) = match event::request(event)? {
+        match event::request(&event.detail_type, &event.detail)? {
             Request::Fetch {
                 conversation_id,
                 communication_id,
-            } => (conversation_id, communication_id),
+            } => {
+                let span = tracing::info_span!("transcript", conversation_id, communication_id);
+                self.fetch(conversation_id, communication_id)
+                    .instrument(span)
+                    .await
+            }
             Request::Ignore { reason } => {
-                let conversation_id = event
-                    .detail
-                    .pointer("/eventBody/conversationId")
-                    .and_then(Value::as_str)
-                    .filter(|id| event::is_safe_id(id));
                 tracing::info!(
                     detail_type = %event.detail_type,
-                    conversation_id,
+                    conversation_id = event::conversation_id(&event.detail),
                     reason = %reason,
                     "event ignored"
                 );
-                return Ok(Outcome::Ignored { reason });
+                Ok(Outcome::Ignored { reason })
             }
-        };
-        tracing::info!(conversation_id, communication_id, "fetching transcript");
+        }
+    }
 
+    /// Fetches one communication's transcript and stores it raw.
+    async fn fetch(
+        &self,
+        conversation_id: &str,
+        communication_id: &str,
+    ) -> Result<Outcome, PipelineError> {
+        tracing::info!(conversation_id, communication_id, "fetching transcript");
         let credentials = self.credentials().await?;
         let document = match self
             .source
@@ -185,14 +221,8 @@ where
         let key = self.raw_key(conversation_id, communication_id);
         let bytes = document.len() as u64;
         self.store.put(bucket, &key, document, CONTENT_TYPE).await?;
-        tracing::info!(
-            conversation_id,
-            communication_id,
-            bucket = %bucket,
-            key = %key,
-            bytes,
-            "transcript stored"
-        );
+        // The key holds both ids; the span carries them too.
+        tracing::info!(bucket = %bucket, key = %key, bytes, "transcript stored");
         Ok(Outcome::Stored {
             bucket: bucket.clone(),
             key,

@@ -304,3 +304,27 @@ async fn store_failures_propagate() {
     assert_eq!(err.kind, ErrorKind::Retryable);
     assert!(err.message.contains("SlowDown"));
 }
+
+#[tokio::test]
+async fn the_lines_of_a_fetch_carry_its_ids_in_a_span() {
+    let capture = shared::logging::capture::global_json();
+    let mut event = ended_event();
+    event.detail["eventBody"]["conversationId"] = json!("span-test-conversation");
+    let f = fetcher(FakeSecrets::valid(), FakeSource::new());
+    f.handle(event).await.unwrap();
+    let lines: Vec<Value> = capture
+        .text()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).expect("JSON log line"))
+        .filter(|l| l["span"]["conversation_id"] == "span-test-conversation")
+        .collect();
+    let messages: Vec<&str> = lines
+        .iter()
+        .map(|l| l["fields"]["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(messages, ["fetching transcript", "transcript stored"]);
+    for line in &lines {
+        assert_eq!(line["span"]["name"], "transcript");
+        assert_eq!(line["span"]["communication_id"], "test-communication-id-2");
+    }
+}

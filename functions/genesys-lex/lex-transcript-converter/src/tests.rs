@@ -228,16 +228,27 @@ async fn backfill_converts_every_conversation_once() {
     assert!(err.message.starts_with("backfill.prefix"));
 }
 
-#[test]
-fn config_refuses_prefixes_that_would_retrigger() {
-    let err = Config::from_source(
-        &[("OUTPUT_BUCKET", "o"), ("FAILED_PREFIX", "genesys/failed/")].as_slice(),
-    )
-    .unwrap_err();
-    assert!(err.to_string().contains("FAILED_PREFIX"), "{err}");
-    let err = Config::from_source(&[("RAW_PREFIX", "x")].as_slice()).unwrap_err();
-    assert!(err.to_string().contains("OUTPUT_BUCKET"));
-    let c = config(&[("REDACT_PII", "true"), ("OUTPUT_PREFIX", "/lex/")]);
-    assert!(c.options.redact_pii);
-    assert_eq!(c.output_prefix, "lex");
+#[tokio::test]
+async fn log_lines_carry_the_object_and_the_conversation_in_spans() {
+    let capture = shared::logging::capture::global_json();
+    let c = converter();
+    let key = "genesys/span-test/comm.json";
+    c.store.insert(
+        RAW,
+        key,
+        r#"{"conversationId":"span-test","conversationStartTime":0,"transcripts":[{"phrases":[{"text":"hi","startTimeMs":0}]}]}"#,
+    );
+    c.handle(event(key)).await.unwrap();
+    let converted = capture
+        .text()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).expect("JSON log line"))
+        .find(|l| {
+            l["fields"]["message"] == "converted" && l["span"]["conversation_id"] == "span-test"
+        })
+        .unwrap_or_else(|| panic!("no converted line in {}", capture.text()));
+    assert_eq!(converted["span"]["name"], "conversation");
+    assert_eq!(converted["spans"][0]["name"], "object");
+    assert_eq!(converted["spans"][0]["key"], key);
+    assert_eq!(converted["spans"][0]["bucket"], RAW);
 }

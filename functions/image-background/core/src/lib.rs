@@ -1,8 +1,17 @@
-//! Bedrock image-editing requests: Stability AI Stable Image Inpaint (the default) and the
-//! legacy OUTPAINTING models (Titan Image Generator G1 v1/v2, Nova Canvas).
+//! The image background pipeline, the pure part: Bedrock image-editing requests for Stability
+//! AI Stable Image Inpaint (the default) and the legacy OUTPAINTING models (Titan Image
+//! Generator G1 v1/v2, Nova Canvas), the job's manifest, tasks, S3 keys and report.
 //!
-//! Pure functions, no network: the request builder Lambda, the `mlpipe images build-request`
-//! command and the benchmarks all go through [`prepare`] / [`build_request`].
+//! Pure functions, no network, no clock (times are arguments): the functions
+//! (`start-image-job`, `generate-background`, `image-job-report`), the `mlpipe images` commands
+//! and the benchmarks all go through this crate.
+//!
+//! * [`JobId`]: the job id, parsed once.
+//! * [`manifest`]: the uploaded manifest, validated against the deployed model, and the items.
+//! * [`task`]: one image of a job, the Distributed Map item `generate-background` receives.
+//! * [`keys`]: the S3 key layout (manifests, items, reasons, generated images, reports).
+//! * [`report`]: the job report (rows, counts, JSON/CSV/HTML), the items file's image keys, and
+//!   the notification's subject and message.
 //!
 //! * [`Model`] and its [`Limits`]: which model id, what it accepts, which are legacy.
 //! * [`input`]: PNG/JPEG check by magic bytes, decoding as displayed (EXIF orientation,
@@ -41,15 +50,21 @@
 
 pub mod fit;
 pub mod input;
+pub mod job_id;
+pub mod keys;
 pub mod labels;
+pub mod manifest;
 pub mod mask;
+pub mod report;
 pub mod request;
 pub mod response;
 pub mod task;
 
 pub use fit::{fit, target_size, Fitted, Transform};
 pub use input::{check_input, decode, sniff_format, ImageFormat};
+pub use job_id::{JobId, JobIdError, MAX_JOB_ID_CHARS};
 pub use labels::{boxes_for_labels, DetectedInstance, DetectedLabel};
+pub use manifest::{Manifest, ValidJob};
 pub use mask::{draw_mask, mask_prompt, subject_mask, BoundingBox, Mask, MASK_KEEP, MASK_REPAINT};
 pub use request::{
     build_request, encode_png, prepare, remove_background_body, BuiltRequest, EditJob,
@@ -57,7 +72,7 @@ pub use request::{
     OutPaintingParams, OutpaintingRequest, Prepared, Quality, STYLE_PRESETS,
 };
 pub use response::{parse_response, restore};
-pub use task::{ImageItem, ImageTask, Job, MaskBox, MaskSource, MAX_JOB_ID_CHARS};
+pub use task::{ImageItem, ImageTask, Job, MaskBox, MaskSource};
 
 use shared_core::PipelineError;
 

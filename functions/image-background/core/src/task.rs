@@ -4,11 +4,9 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::job_id::JobId;
 use super::{BoundingBox, EditJob, GenerationOptions, Mask, OutPaintingMode, Quality};
 use shared_core::PipelineError;
-
-/// The longest job id (letters, digits, `-` and `_`).
-pub const MAX_JOB_ID_CHARS: usize = 80;
 
 /// The Distributed Map item: the job's settings and one image.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -22,7 +20,8 @@ pub struct ImageTask {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Job {
-    pub job_id: String,
+    /// Validated when deserialised (`job.jobId: ...`).
+    pub job_id: JobId,
     pub prompt: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub negative_prompt: Option<String>,
@@ -131,7 +130,8 @@ pub struct MaskBox {
 }
 
 impl ImageTask {
-    /// Parses and validates an event; errors name the field (`job.prompt`, `image.labels`).
+    /// Parses and validates an event; errors name the field (`job.jobId`, `job.prompt`,
+    /// `image.labels`).
     pub fn parse(value: Value) -> Result<Self, PipelineError> {
         let event: ImageTask = serde_path_to_error::deserialize(value).map_err(|e| {
             let path = e.path().to_string();
@@ -146,22 +146,8 @@ impl ImageTask {
         Ok(event)
     }
 
+    /// What serde cannot check (the job id was checked when deserialised).
     fn validate(&self) -> Result<(), PipelineError> {
-        let id = &self.job.job_id;
-        if id.is_empty() || id.chars().count() > MAX_JOB_ID_CHARS {
-            return Err(PipelineError::invalid_input(format!(
-                "job.jobId: {} characters, must be 1 to {MAX_JOB_ID_CHARS}",
-                id.chars().count()
-            )));
-        }
-        if !id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        {
-            return Err(PipelineError::invalid_input(
-                "job.jobId: only letters, digits, '-' and '_' are allowed",
-            ));
-        }
         if self.job.prompt.trim().is_empty() {
             return Err(PipelineError::invalid_input(
                 "job.prompt: empty, a prompt is required",
@@ -205,5 +191,36 @@ fn bounding_box(b: &MaskBox) -> BoundingBox {
         top: b.top,
         width: b.width,
         height: b.height,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn the_job_id_is_checked_once_when_the_task_is_read() {
+        let task = |id: serde_json::Value| {
+            ImageTask::parse(
+                json!({"job": {"jobId": id, "prompt": "p"}, "image": {"key": "k.png"}}),
+            )
+        };
+        let t = task(json!("job-1")).unwrap();
+        assert_eq!(t.job.job_id, "job-1");
+        assert_eq!(t.image.mask(), Mask::Subject);
+        assert_eq!(
+            task(json!("x".repeat(81))).unwrap_err().message,
+            "job.jobId: 81 characters, must be 1 to 80"
+        );
+        assert_eq!(
+            task(json!("job/../1")).unwrap_err().message,
+            "job.jobId: only letters, digits, '-' and '_' are allowed"
+        );
+        assert!(task(json!(7))
+            .unwrap_err()
+            .message
+            .starts_with("job.jobId: invalid type"));
     }
 }

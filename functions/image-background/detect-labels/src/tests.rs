@@ -2,7 +2,7 @@ use std::sync::{Arc, Mutex};
 
 use aws_sdk_rekognition::config::http::HttpResponse;
 use aws_sdk_rekognition::error::{ConnectorError, ErrorMetadata, SdkError};
-use aws_sdk_rekognition::operation::detect_labels::DetectLabelsError;
+use aws_sdk_rekognition::operation::detect_labels::{DetectLabelsError, DetectLabelsOutput};
 use aws_sdk_rekognition::types as sdk;
 use aws_sdk_rekognition::types::error as sdk_err;
 use aws_smithy_runtime_api::client::http::{
@@ -10,9 +10,10 @@ use aws_smithy_runtime_api::client::http::{
 };
 use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
 use aws_smithy_types::body::SdkBody;
-use lambda_http::http::HeaderMap;
+use lambda_http::http::{header, HeaderMap};
 use serde_json::{json, Value};
 use shared::http::request_from_event as request;
+use shared::{ErrorKind, PipelineError};
 
 use super::*;
 

@@ -12,8 +12,9 @@
 //!    for Stability (`numberOfImages` N = N calls with consecutive seeds);
 //! 5. brings every image back to the source's size and aspect (the model's frame and padding
 //!    bands dropped) and saves it as PNG at `<GENERATED_PREFIX><jobId>/<image key>/<index>.png`
-//!    in `GENERATED_BUCKET`. Keys depend only on the event (and keep the source's extension, so
-//!    `a.png` and `a.jpg` of one job never collide), so a retried task overwrites its outputs.
+//!    in `GENERATED_BUCKET` ([`image_background_core::keys::output_key`]). Keys depend only on
+//!    the event (and keep the source's extension, so `a.png` and `a.jpg` of one job never
+//!    collide), so a retried task overwrites its outputs.
 //!
 //! The returned payload names the outputs only (state payloads are capped at 256 KiB): image
 //! bytes never travel through Step Functions. A Titan/Nova `error` or a Stability content-filter
@@ -23,86 +24,40 @@
 //! (throttling still failing after the SDK's retries, 5xx, time-outs, Stability "Inference
 //! error"), `InvalidInput` (bad event, missing or unusable image, request the model rejects,
 //! filtered content), `Misconfigured` (access denied, unknown bucket).
+//!
+//! Here: the handler and its ports ([`ImageModel`], [`LabelFinder`]); the settings in
+//! [`config`], the SDK adapters in [`aws`]; the pure work in [`image_background_core`].
 
 use std::future::Future;
 use std::time::Instant;
 
 use bytes::Bytes;
+pub use image_background_core::keys::output_key;
 pub use image_background_core::DEFAULT_MODEL_ID;
 use image_background_core::{
-    boxes_for_labels, encode_png, parse_response, prepare, remove_background_body,
-    remove_background_model_id, restore, DetectedInstance, DetectedLabel, Family, Mask, Model,
+    boxes_for_labels, encode_png, parse_response, prepare, remove_background_body, restore,
+    DetectedLabel, Family, Mask, Model,
 };
 /// The event: one image of a job (the type lives in `image_background_core` because `start-image-job`
 /// writes it).
-pub use image_background_core::{ImageItem, ImageTask as Event, Job, MaskBox, MAX_JOB_ID_CHARS};
+pub use image_background_core::{
+    ImageItem, ImageTask as Event, Job, JobId, MaskBox, MAX_JOB_ID_CHARS,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use shared::config::{optional, parse_or, prefix_or, required, ConfigError, Source};
 use shared::metrics::{Metrics, Unit};
 use shared::store::{s3_uri, ObjectStore};
 use shared::PipelineError;
+use tracing::Instrument as _;
+
+pub mod aws;
+pub mod config;
+
+pub use aws::{DETECT_MAX_LABELS, DETECT_MIN_CONFIDENCE};
+pub use config::{Config, DEFAULT_MAX_ATTEMPTS};
 
 #[cfg(test)]
 mod tests;
-
-/// Default of `BEDROCK_MAX_ATTEMPTS`.
-pub const DEFAULT_MAX_ATTEMPTS: u32 = 6;
-/// Labels asked of Rekognition when resolving a job's labels to boxes.
-pub const DETECT_MAX_LABELS: u32 = 100;
-/// Lowest confidence of those labels.
-pub const DETECT_MIN_CONFIDENCE: f32 = 50.0;
-
-/// Settings, from environment variables.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Config {
-    /// `UPLOAD_BUCKET` (required): where the source images are.
-    pub upload_bucket: String,
-    /// `GENERATED_BUCKET` (required): where generated images go.
-    pub output_bucket: String,
-    /// `GENERATED_PREFIX` (default `generated/`).
-    pub output_prefix: String,
-    /// `MODEL_ID` (default [`DEFAULT_MODEL_ID`]): the deployed model, a model id, inference
-    /// profile id or ARN of Stable Image Inpaint or a legacy model. A job naming another model
-    /// is refused (IAM allows this one only).
-    pub model_id: String,
-    /// The deployed model.
-    pub model: Model,
-    /// `BEDROCK_MAX_ATTEMPTS` (default 6): attempts of the SDK's standard retry (throttling,
-    /// 5xx, time-outs) per InvokeModel.
-    pub bedrock_max_attempts: u32,
-}
-
-impl Config {
-    pub fn from_source(src: &impl Source) -> Result<Self, ConfigError> {
-        let upload_bucket = required(src, "UPLOAD_BUCKET")?;
-        let output_bucket = required(src, "GENERATED_BUCKET")?;
-        let output_prefix = prefix_or(src, "GENERATED_PREFIX", "generated/", true)?;
-        let model_id = optional(src, "MODEL_ID").unwrap_or_else(|| DEFAULT_MODEL_ID.to_owned());
-        let model =
-            Model::from_id(&model_id).map_err(|e| ConfigError::new("MODEL_ID", e.message))?;
-        let bedrock_max_attempts = parse_or(src, "BEDROCK_MAX_ATTEMPTS", DEFAULT_MAX_ATTEMPTS)?;
-        if !(1..=20).contains(&bedrock_max_attempts) {
-            return Err(ConfigError::new(
-                "BEDROCK_MAX_ATTEMPTS",
-                format!("{bedrock_max_attempts}, must be 1 to 20"),
-            ));
-        }
-        Ok(Self {
-            upload_bucket,
-            output_bucket,
-            output_prefix,
-            model_id,
-            model,
-            bedrock_max_attempts,
-        })
-    }
-
-    /// Stable Image Remove Background, addressed like the deployed model (same profile).
-    pub fn remove_background_model_id(&self) -> String {
-        remove_background_model_id(&self.model_id)
-    }
-}
 
 /// One saved image.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -137,21 +92,6 @@ pub trait ImageModel: Send + Sync {
     ) -> impl Future<Output = Result<Vec<u8>, PipelineError>> + Send;
 }
 
-impl ImageModel for aws_sdk_bedrockruntime::Client {
-    async fn invoke(&self, model_id: &str, body: Vec<u8>) -> Result<Vec<u8>, PipelineError> {
-        let out = self
-            .invoke_model()
-            .model_id(model_id)
-            .content_type("application/json")
-            .accept("application/json")
-            .body(aws_sdk_bedrockruntime::primitives::Blob::new(body))
-            .send()
-            .await
-            .map_err(|e| shared::error::from_sdk(format!("invoking {model_id}"), &e))?;
-        Ok(out.body.into_inner())
-    }
-}
-
 /// Finds labels with their instance boxes in an image of a bucket.
 pub trait LabelFinder: Send + Sync {
     fn labels(
@@ -159,51 +99,6 @@ pub trait LabelFinder: Send + Sync {
         bucket: &str,
         key: &str,
     ) -> impl Future<Output = Result<Vec<DetectedLabel>, PipelineError>> + Send;
-}
-
-/// [`LabelFinder`] over Rekognition DetectLabels, with the `detect-labels` API's own adapter
-/// (boxes clipped to the image, instances without a box dropped).
-impl LabelFinder for detect_labels::RekognitionDetector {
-    async fn labels(&self, bucket: &str, key: &str) -> Result<Vec<DetectedLabel>, PipelineError> {
-        use detect_labels::LabelDetector as _;
-        let found = self
-            .detect(bucket, key, DETECT_MAX_LABELS, DETECT_MIN_CONFIDENCE)
-            .await
-            .map_err(|e| {
-                PipelineError::new(
-                    e.kind(),
-                    format!("finding labels in {}: {}", s3_uri(bucket, key), e.detail()),
-                )
-            })?;
-        Ok(found
-            .labels
-            .into_iter()
-            .map(|l| DetectedLabel {
-                name: l.name,
-                parents: l.parents,
-                instances: l
-                    .instances
-                    .into_iter()
-                    .map(|i| DetectedInstance {
-                        confidence: i.confidence,
-                        bounding_box: image_background_core::BoundingBox {
-                            left: i.bounding_box.left,
-                            top: i.bounding_box.top,
-                            width: i.bounding_box.width,
-                            height: i.bounding_box.height,
-                        },
-                    })
-                    .collect(),
-            })
-            .collect())
-    }
-}
-
-/// `<prefix><jobId>/<image key>/<index>.png`: the whole key (extension included), so two
-/// sources that differ only by extension never share outputs.
-pub fn output_key(prefix: &str, job_id: &str, image_key: &str, index: usize) -> String {
-    let key = image_key.trim_start_matches('/');
-    format!("{prefix}{job_id}/{key}/{index}.png")
 }
 
 /// The handler.
@@ -267,6 +162,20 @@ impl<S: ObjectStore, M: ImageModel, L: LabelFinder> Generator<S, M, L> {
         metrics: &mut Metrics,
     ) -> Result<Generated, PipelineError> {
         let event = Event::parse(event)?;
+        let span = tracing::info_span!(
+            "image",
+            job_id = %event.job.job_id,
+            image_key = %event.image.key
+        );
+        self.generate_image(event, metrics).instrument(span).await
+    }
+
+    /// One valid task, inside its span.
+    async fn generate_image(
+        &self,
+        event: Event,
+        metrics: &mut Metrics,
+    ) -> Result<Generated, PipelineError> {
         let job_id = event.job.job_id.as_str();
         let image_key = event.image.key.as_str();
         let model = self.config.model;

@@ -237,23 +237,6 @@ fn config_defaults_and_names_variables() {
     assert_eq!(c.bedrock_max_attempts, 3);
 }
 
-#[test]
-fn output_keys_keep_the_whole_key_so_extensions_never_collide() {
-    assert_eq!(
-        output_key("generated/", "j", "a/b/c.png", 0),
-        "generated/j/a/b/c.png/0.png"
-    );
-    assert_ne!(
-        output_key("g/", "j", "a.png", 0),
-        output_key("g/", "j", "a.jpg", 0)
-    );
-    assert_eq!(output_key("", "j", "c.v2.jpg", 2), "j/c.v2.jpg/2.png");
-    assert_eq!(
-        output_key("g/", "j", "/x/.hidden", 0),
-        "g/j/x/.hidden/0.png"
-    );
-}
-
 #[tokio::test]
 async fn stability_labels_become_rekognition_boxes_one_call_per_image() {
     let g = generator(Answer::Echo);

@@ -15,396 +15,41 @@
 //! and the invocation succeeds with action `rejected` (retrying cannot fix it). S3, DynamoDB and
 //! Step Functions failures fail the invocation with their errorType (`Retryable` for throttling
 //! and 5xx), and every step is idempotent, so Lambda's asynchronous retries are safe.
+//!
+//! The manifest, its validation and the items are pure and live in
+//! [`image_background_core::manifest`]; here are the handler and its ports ([`JobTable`],
+//! [`Executions`]), the settings ([`config`]) and the SDK adapters ([`aws`]).
 
-use std::collections::HashSet;
 use std::future::Future;
 
 use bytes::Bytes;
-use image_background_core::{
-    GenerationOptions, Mask, Model, OutPaintingMode, Quality, DEFAULT_MODEL_ID,
-};
+use image_background_core::keys::{self, s3_uri};
+pub use image_background_core::manifest::{validate, ValidJob, MAX_REPORTED_ERRORS};
 /// The items this function writes are `generate-background` events; the types are shared.
 pub use image_background_core::{ImageItem, Job, MaskBox};
-use serde::{Deserialize, Serialize};
+pub use image_background_core::{JobId, MAX_JOB_ID_CHARS};
 use serde_json::{json, Value};
-use shared::config::{optional, parse_or, prefix_or, required, ConfigError, Source};
 use shared::metrics::Metrics;
-use shared::store::{s3_uri, ObjectStore};
+use shared::store::ObjectStore;
 use shared::PipelineError;
+use tracing::Instrument as _;
+
+pub mod aws;
+pub mod config;
+
+pub use aws::{DynamoJobTable, SfnExecutions, IDEMPOTENT_START_SLACK_SECS};
+pub use config::{
+    Config, DEFAULT_MAX_IMAGES, DEFAULT_TOLERATED_FAILURE_COUNT,
+    DEFAULT_TOLERATED_FAILURE_PERCENTAGE,
+};
 
 #[cfg(test)]
 mod tests;
 
-/// Longest accepted job id (the Step Functions execution name limit is 80).
-pub const MAX_JOB_ID_CHARS: usize = 80;
-/// Default of `MAX_IMAGES`.
-pub const DEFAULT_MAX_IMAGES: usize = 10_000;
-/// Default of `TOLERATED_FAILURE_COUNT`: one bad image does not stop a small job.
-pub const DEFAULT_TOLERATED_FAILURE_COUNT: u64 = 1;
-/// Default of `TOLERATED_FAILURE_PERCENTAGE`.
-pub const DEFAULT_TOLERATED_FAILURE_PERCENTAGE: u64 = 10;
-/// At most this many problems are listed in a reason file.
-pub const MAX_REPORTED_ERRORS: usize = 100;
-
-/// Settings, from environment variables.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Config {
-    /// `JOBS_TABLE` (required): the DynamoDB table of jobs (partition key `jobId`, S).
-    pub jobs_table: String,
-    /// `STATE_MACHINE_ARN` (required): the image background state machine.
-    pub state_machine_arn: String,
-    /// `JOBS_PREFIX` (default `jobs/`): only `.json` objects directly below it are manifests.
-    pub jobs_prefix: String,
-    /// `ITEMS_PREFIX` (default `items/`): where items files go, in the manifest's bucket.
-    pub items_prefix: String,
-    /// `FAILED_PREFIX` (default `failed/`): where reason files go, in the manifest's bucket.
-    pub failed_prefix: String,
-    /// `MAX_IMAGES` (default 10000): images per job, at most.
-    pub max_images: usize,
-    /// `MODEL_ID` (default [`DEFAULT_MODEL_ID`]): the deployed image model, whose limits and
-    /// options a manifest is checked against (a manifest may name it, not another).
-    pub model_id: String,
-    pub model: Model,
-    /// `TOLERATED_FAILURE_COUNT` (default 1) and `TOLERATED_FAILURE_PERCENTAGE` (default 10):
-    /// a job's map stops once more images failed than the larger of the count and the
-    /// percentage of its images (see [`Config::tolerated_failures`]).
-    pub tolerated_failure_count: u64,
-    pub tolerated_failure_percentage: u64,
-}
-
-impl Config {
-    pub fn from_source(src: &impl Source) -> Result<Self, ConfigError> {
-        let config = Self {
-            jobs_table: required(src, "JOBS_TABLE")?,
-            state_machine_arn: required(src, "STATE_MACHINE_ARN")?,
-            jobs_prefix: prefix_or(src, "JOBS_PREFIX", "jobs/", true)?,
-            items_prefix: prefix_or(src, "ITEMS_PREFIX", "items/", true)?,
-            failed_prefix: prefix_or(src, "FAILED_PREFIX", "failed/", true)?,
-            max_images: parse_or(src, "MAX_IMAGES", DEFAULT_MAX_IMAGES)?,
-            model_id: optional(src, "MODEL_ID").unwrap_or_else(|| DEFAULT_MODEL_ID.to_owned()),
-            model: Model::StabilityInpaint,
-            tolerated_failure_count: parse_or(
-                src,
-                "TOLERATED_FAILURE_COUNT",
-                DEFAULT_TOLERATED_FAILURE_COUNT,
-            )?,
-            tolerated_failure_percentage: parse_or(
-                src,
-                "TOLERATED_FAILURE_PERCENTAGE",
-                DEFAULT_TOLERATED_FAILURE_PERCENTAGE,
-            )?,
-        };
-        let mut config = config;
-        config.model = Model::from_id(&config.model_id)
-            .map_err(|e| ConfigError::new("MODEL_ID", e.message))?;
-        if config.tolerated_failure_percentage > 100 {
-            return Err(ConfigError::new(
-                "TOLERATED_FAILURE_PERCENTAGE",
-                format!("{}, must be 0 to 100", config.tolerated_failure_percentage),
-            ));
-        }
-        if config.max_images == 0 {
-            return Err(ConfigError::new("MAX_IMAGES", "0, must be at least 1"));
-        }
-        if !config.state_machine_arn.contains(":stateMachine:") {
-            return Err(ConfigError::new(
-                "STATE_MACHINE_ARN",
-                format!(
-                    "{:?} is not a state machine ARN (arn:aws:states:<region>:<account>:stateMachine:<name>)",
-                    config.state_machine_arn
-                ),
-            ));
-        }
-        for (name, p) in [
-            ("ITEMS_PREFIX", &config.items_prefix),
-            ("FAILED_PREFIX", &config.failed_prefix),
-        ] {
-            if p.is_empty()
-                || p.starts_with(&config.jobs_prefix)
-                || config.jobs_prefix.starts_with(p.as_str())
-            {
-                return Err(ConfigError::new(
-                    name,
-                    format!(
-                        "{p:?} must be non-empty and outside JOBS_PREFIX {:?} (or its writes would trigger this function again)",
-                        config.jobs_prefix
-                    ),
-                ));
-            }
-        }
-        Ok(config)
-    }
-
-    /// Failed images a job of `images` images tolerates: the larger of the count and the
-    /// percentage (rounded down), so small jobs (count) and large ones (percentage) alike
-    /// finish despite a few bad images. Passed to the map as one `ToleratedFailureCount`.
-    pub fn tolerated_failures(&self, images: usize) -> u64 {
-        let by_percentage = images as u64 * self.tolerated_failure_percentage / 100;
-        self.tolerated_failure_count.max(by_percentage)
-    }
-
-    /// The ARN an execution named `name` gets (deterministic for Standard workflows).
-    pub fn execution_arn(&self, name: &str) -> String {
-        format!(
-            "{}:{name}",
-            self.state_machine_arn
-                .replacen(":stateMachine:", ":execution:", 1)
-        )
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Manifest and items
-// ---------------------------------------------------------------------------------------------
-
-/// The uploaded job manifest. `prompt` and `images` are optional here so that their absence
-/// is reported like every other field problem.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Manifest {
-    #[serde(default)]
-    pub prompt: Option<String>,
-    #[serde(default)]
-    pub negative_prompt: Option<String>,
-    #[serde(default)]
-    pub mode: Option<OutPaintingMode>,
-    #[serde(default)]
-    pub model: Option<String>,
-    #[serde(default)]
-    pub number_of_images: Option<u32>,
-    #[serde(default)]
-    pub quality: Option<Quality>,
-    #[serde(default)]
-    pub cfg_scale: Option<f64>,
-    #[serde(default)]
-    pub seed: Option<u64>,
-    #[serde(default)]
-    pub grow_mask: Option<u32>,
-    #[serde(default)]
-    pub style_preset: Option<String>,
-    #[serde(default)]
-    pub images: Option<Vec<ImageItem>>,
-}
-
-/// One Distributed Map item: the event `generate-background` takes.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Item<'a> {
-    pub job: &'a Job,
-    pub image: &'a ImageItem,
-}
-
-/// A manifest that passed validation.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ValidJob {
-    pub job: Job,
-    pub images: Vec<ImageItem>,
-}
-
-impl ValidJob {
-    /// The items file: a JSON array of `{"job", "image"}` events.
-    pub fn items_json(&self) -> Bytes {
-        let items: Vec<Item<'_>> = self
-            .images
-            .iter()
-            .map(|image| Item {
-                job: &self.job,
-                image,
-            })
-            .collect();
-        Bytes::from(serde_json::to_vec(&items).expect("items serialise"))
-    }
-}
-
-/// The job id of a manifest key `<jobs_prefix><id>.json`, validated.
-pub fn job_id_from_key(jobs_prefix: &str, key: &str) -> Result<String, String> {
-    let id = key
-        .strip_prefix(jobs_prefix)
-        .and_then(|r| r.strip_suffix(".json"))
-        .ok_or_else(|| format!("jobId: key {key:?} is not {jobs_prefix}<job-id>.json"))?;
-    let n = id.chars().count();
-    if n == 0 || n > MAX_JOB_ID_CHARS {
-        return Err(format!(
-            "jobId: {id:?} from the key has {n} characters, must be 1 to {MAX_JOB_ID_CHARS}"
-        ));
-    }
-    if !id
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-    {
-        return Err(format!(
-            "jobId: {id:?} from the key may contain only letters, digits, '-' and '_'"
-        ));
-    }
-    Ok(id.to_owned())
-}
-
-/// Parses and validates a manifest against the deployed `model`; on failure returns every
-/// problem found, each naming its field (`prompt`, `images[3].labels`) and the limit.
-pub fn validate(
-    job_id: Result<String, String>,
-    body: &[u8],
-    model: Model,
-    max_images: usize,
-) -> Result<ValidJob, Vec<String>> {
-    let mut errors = Vec::new();
-    let job_id = job_id.unwrap_or_else(|e| {
-        errors.push(e);
-        String::new()
-    });
-    // A BOM (Windows editors) is not JSON, but not a reason to refuse the manifest either.
-    let body = body.strip_prefix("\u{feff}".as_bytes()).unwrap_or(body);
-    let value: Value = match serde_json::from_slice(body) {
-        Ok(v) => v,
-        Err(e) => {
-            errors.push(format!("manifest: not JSON: {e}"));
-            return Err(errors);
-        }
-    };
-    let manifest: Manifest = match serde_path_to_error::deserialize(value) {
-        Ok(m) => m,
-        Err(e) => {
-            let path = e.path().to_string();
-            let inner = e.into_inner();
-            errors.push(if path == "." || path.is_empty() {
-                format!("manifest: {inner}")
-            } else {
-                format!("{path}: {inner}")
-            });
-            return Err(errors);
-        }
-    };
-
-    if let Some(id) = manifest.model.as_deref() {
-        match Model::from_id(id) {
-            Ok(m) if m == model => {}
-            Ok(_) => errors.push(format!(
-                "model: {id:?} is not the deployed model {} (the stack may invoke only that one; leave model out or redeploy with ImageModelId)",
-                model.id()
-            )),
-            Err(e) => errors.push(e.message),
-        }
-    }
-    let limits = model.limits();
-    let max_prompt = limits.max_text_chars;
-    match manifest.prompt.as_deref() {
-        None => errors.push(format!(
-            "prompt: missing, a prompt of 1 to {max_prompt} characters is required"
-        )),
-        Some(p) if p.trim().is_empty() => errors.push(format!(
-            "prompt: empty, must be 1 to {max_prompt} characters"
-        )),
-        Some(p) if p.chars().count() > max_prompt => errors.push(format!(
-            "prompt: {} characters, must be 1 to {max_prompt} for {}",
-            p.chars().count(),
-            model.id()
-        )),
-        Some(_) => {}
-    }
-    if let Some(n) = &manifest.negative_prompt {
-        let max = limits.max_negative_chars;
-        if n.chars().count() > max {
-            errors.push(format!(
-                "negativePrompt: {} characters, must be at most {max} for {}",
-                n.chars().count(),
-                model.id()
-            ));
-        }
-    }
-    if manifest.mode.is_some() && !model.is_legacy() {
-        errors.push(format!(
-            "mode: not used by {} (only by the legacy OUTPAINTING models); remove it",
-            model.id()
-        ));
-    }
-    let options = GenerationOptions {
-        number_of_images: manifest.number_of_images.unwrap_or(1),
-        quality: manifest.quality,
-        cfg_scale: manifest.cfg_scale,
-        seed: manifest.seed.unwrap_or(0),
-        grow_mask: manifest.grow_mask,
-        style_preset: manifest.style_preset.clone(),
-    };
-    if let Err(e) = options.validate(model) {
-        errors.push(e.message);
-    }
-
-    let images = manifest.images.unwrap_or_default();
-    if images.is_empty() || images.len() > max_images {
-        errors.push(format!(
-            "images: {} given, must be 1 to {max_images}",
-            images.len()
-        ));
-    }
-    let mut seen = HashSet::with_capacity(images.len());
-    for (i, image) in images.iter().enumerate() {
-        image_errors(i, image, model, &mut seen, &mut errors);
-        if errors.len() > MAX_REPORTED_ERRORS {
-            break;
-        }
-    }
-
-    if !errors.is_empty() {
-        if errors.len() > MAX_REPORTED_ERRORS {
-            errors.truncate(MAX_REPORTED_ERRORS);
-            errors.push(format!(
-                "(more problems not listed after {MAX_REPORTED_ERRORS})"
-            ));
-        }
-        return Err(errors);
-    }
-    Ok(ValidJob {
-        job: Job {
-            job_id,
-            prompt: manifest.prompt.unwrap_or_default(),
-            negative_prompt: manifest.negative_prompt,
-            mode: manifest.mode,
-            model: manifest.model,
-            number_of_images: manifest.number_of_images,
-            quality: manifest.quality,
-            cfg_scale: manifest.cfg_scale,
-            seed: manifest.seed,
-            grow_mask: manifest.grow_mask,
-            style_preset: manifest.style_preset,
-        },
-        images,
-    })
-}
-
-fn image_errors<'a>(
-    i: usize,
-    image: &'a ImageItem,
-    model: Model,
-    seen: &mut HashSet<&'a str>,
-    errors: &mut Vec<String>,
-) {
-    let key = &image.key;
-    if key.trim().is_empty() || key.ends_with('/') {
-        errors.push(format!(
-            "images[{i}].key: an object key (not empty, not a folder) is required"
-        ));
-    } else if !seen.insert(key.as_str()) {
-        errors.push(format!(
-            "images[{i}].key: {key:?} appears more than once, keys must be unique"
-        ));
-    }
-    let mask_errors = image.mask_errors(&format!("images[{i}]"));
-    if mask_errors.is_empty() && image.mask() == Mask::Subject && model.is_legacy() {
-        errors.push(format!(
-            "images[{i}]: no labels or maskBoxes; keeping the main subject needs Stable Image Remove Background, which comes with {DEFAULT_MODEL_ID}, not the deployed {}",
-            model.id()
-        ));
-    }
-    errors.extend(mask_errors);
-}
-
-// ---------------------------------------------------------------------------------------------
-// DynamoDB and Step Functions behind small traits
-// ---------------------------------------------------------------------------------------------
-
 /// A job row.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JobRecord {
-    pub job_id: String,
+    pub job_id: JobId,
     pub manifest_key: String,
     pub bucket: String,
     pub image_count: usize,
@@ -446,129 +91,19 @@ pub trait Executions: Send + Sync {
     ) -> impl Future<Output = Result<Started, PipelineError>> + Send;
 }
 
-/// [`JobTable`] on DynamoDB.
-#[derive(Debug, Clone)]
-pub struct DynamoJobTable {
-    client: aws_sdk_dynamodb::Client,
-    table: String,
-}
-
-impl DynamoJobTable {
-    pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
-        Self {
-            client,
-            table: table.into(),
-        }
-    }
-}
-
-impl JobTable for DynamoJobTable {
-    async fn record_job(&self, r: &JobRecord) -> Result<Recorded, PipelineError> {
-        use aws_sdk_dynamodb::types::AttributeValue as A;
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .item("jobId", A::S(r.job_id.clone()))
-            .item("status", A::S("STARTED".into()))
-            .item("manifestKey", A::S(r.manifest_key.clone()))
-            .item("bucket", A::S(r.bucket.clone()))
-            .item("imageCount", A::N(r.image_count.to_string()))
-            .item("createdAt", A::S(r.created_at.clone()))
-            .item("executionArn", A::S(r.execution_arn.clone()))
-            .condition_expression("attribute_not_exists(jobId)")
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(Recorded::New),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-            {
-                Ok(Recorded::AlreadyRecorded)
-            }
-            Err(e) => Err(shared::error::from_sdk(
-                format!("recording job {} in {}", r.job_id, self.table),
-                &e,
-            )),
-        }
-    }
-}
-
-/// An execution returned by StartExecution that started more than this many seconds before the
-/// request is an existing one (Step Functions' idempotent answer), not a new one.
-pub const IDEMPOTENT_START_SLACK_SECS: i64 = 10;
-
-/// [`Executions`] on Step Functions.
-#[derive(Debug, Clone)]
-pub struct SfnExecutions {
-    client: aws_sdk_sfn::Client,
-}
-
-impl SfnExecutions {
-    pub fn new(client: aws_sdk_sfn::Client) -> Self {
-        Self { client }
-    }
-}
-
-impl Executions for SfnExecutions {
-    async fn start(
-        &self,
-        state_machine_arn: &str,
-        name: &str,
-        input: &Value,
-    ) -> Result<Started, PipelineError> {
-        let requested =
-            aws_sdk_sfn::primitives::DateTime::from(std::time::SystemTime::now()).secs();
-        let result = self
-            .client
-            .start_execution()
-            .state_machine_arn(state_machine_arn)
-            .name(name)
-            .input(input.to_string())
-            .send()
-            .await;
-        match result {
-            // Step Functions answers a repeated StartExecution (same name and input, execution
-            // still running) with the existing execution instead of ExecutionAlreadyExists:
-            // an execution that began well before this request is that duplicate.
-            Ok(out) if out.start_date().secs() + IDEMPOTENT_START_SLACK_SECS < requested => {
-                Ok(Started::AlreadyExists)
-            }
-            Ok(out) => Ok(Started::Started {
-                execution_arn: out.execution_arn().to_owned(),
-            }),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_execution_already_exists()) =>
-            {
-                Ok(Started::AlreadyExists)
-            }
-            Err(e) => Err(shared::error::from_sdk(
-                format!("starting execution {name} of {state_machine_arn}"),
-                &e,
-            )),
-        }
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Handler
-// ---------------------------------------------------------------------------------------------
-
 /// What happened to one S3 record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
     Started {
-        job_id: String,
+        job_id: JobId,
         execution_arn: String,
     },
     Duplicate {
-        job_id: String,
+        job_id: JobId,
         execution_arn: String,
     },
     Rejected {
-        job_id: Option<String>,
+        job_id: Option<JobId>,
         errors: Vec<String>,
     },
     Ignored {
@@ -660,8 +195,19 @@ impl<S: ObjectStore, T: JobTable, X: Executions> Starter<S, T, X> {
         }
     }
 
-    /// Validates one manifest and starts its job.
+    /// Validates one manifest and starts its job, in a span carrying the key and, once read
+    /// from it, the job id.
     pub async fn on_manifest(
+        &self,
+        bucket: &str,
+        key: &str,
+        metrics: &mut Metrics,
+    ) -> Result<Action, PipelineError> {
+        let span = tracing::info_span!("manifest", key, job_id = tracing::field::Empty);
+        self.start_job(bucket, key, metrics).instrument(span).await
+    }
+
+    async fn start_job(
         &self,
         bucket: &str,
         key: &str,
@@ -683,7 +229,10 @@ impl<S: ObjectStore, T: JobTable, X: Executions> Starter<S, T, X> {
                 reason: format!("not directly under {jobs_prefix:?}"),
             });
         }
-        let job_id = job_id_from_key(jobs_prefix, key);
+        let job_id = keys::job_id_from_manifest_key(jobs_prefix, key);
+        if let Ok(id) = &job_id {
+            tracing::Span::current().record("job_id", id.as_str());
+        }
         let body = self.store.get(bucket, key).await?;
         let valid = match validate(
             job_id.clone(),
@@ -704,8 +253,8 @@ impl<S: ObjectStore, T: JobTable, X: Executions> Starter<S, T, X> {
         let job_id = valid.job.job_id.clone();
         let image_count = valid.images.len();
 
-        let items_key = format!("{}{job_id}.json", self.config.items_prefix);
-        let execution_arn = self.config.execution_arn(&job_id);
+        let items_key = keys::items_key(&self.config.items_prefix, &job_id);
+        let execution_arn = self.config.execution_arn(job_id.as_str());
         let record = JobRecord {
             job_id: job_id.clone(),
             manifest_key: key.to_owned(),
@@ -725,7 +274,7 @@ impl<S: ObjectStore, T: JobTable, X: Executions> Starter<S, T, X> {
                     .await?
                     .contains(&items_key);
                 tracing::info!(
-                    job_id,
+                    job_id = %job_id,
                     items_exist = exists,
                     "job already recorded; starting its execution if missing"
                 );
@@ -734,7 +283,12 @@ impl<S: ObjectStore, T: JobTable, X: Executions> Starter<S, T, X> {
         };
         if !items_written {
             self.store
-                .put(bucket, &items_key, valid.items_json(), "application/json")
+                .put(
+                    bucket,
+                    &items_key,
+                    Bytes::from(valid.items_json()),
+                    "application/json",
+                )
                 .await?;
         }
 
@@ -747,11 +301,11 @@ impl<S: ObjectStore, T: JobTable, X: Executions> Starter<S, T, X> {
         });
         match self
             .executions
-            .start(&self.config.state_machine_arn, &job_id, &input)
+            .start(&self.config.state_machine_arn, job_id.as_str(), &input)
             .await?
         {
             Started::Started { execution_arn } => {
-                tracing::info!(job_id, image_count, execution_arn, "execution started");
+                tracing::info!(job_id = %job_id, image_count, execution_arn, "execution started");
                 metrics.count("JobsStarted");
                 Ok(Action::Started {
                     job_id,
@@ -760,7 +314,7 @@ impl<S: ObjectStore, T: JobTable, X: Executions> Starter<S, T, X> {
             }
             Started::AlreadyExists => {
                 tracing::warn!(
-                    job_id,
+                    job_id = %job_id,
                     execution_arn,
                     "duplicate trigger: an execution for this job already exists"
                 );
@@ -785,7 +339,7 @@ impl<S: ObjectStore, T: JobTable, X: Executions> Starter<S, T, X> {
             "errorType": shared::ErrorKind::InvalidInput.error_type(),
             "errors": errors,
         });
-        let reason_key = format!("{}{key}.error.json", self.config.failed_prefix);
+        let reason_key = keys::reason_key(&self.config.failed_prefix, key);
         let mut body = serde_json::to_vec_pretty(&reason).expect("JSON values serialise");
         body.push(b'\n');
         self.store

@@ -1,4 +1,5 @@
-//! Twilio Segment messages -> Amazon Personalize `PutEvents` / `PutUsers` requests.
+//! Twilio Segment messages -> Amazon Personalize `PutEvents` / `PutUsers` requests, and the
+//! request rules and cache key of the `recommendations` HTTP API ([`recommendations`]).
 //!
 //! Pure functions, no network: the forwarder Lambda, the `mlpipe segment map` command and the
 //! benchmark all go through [`Config::map_str`] / [`Config::map`] (one message) and [`plan`]
@@ -114,6 +115,7 @@ pub mod input;
 pub mod map;
 pub mod message;
 pub mod path;
+pub mod recommendations;
 pub mod request;
 mod scan;
 pub mod time;

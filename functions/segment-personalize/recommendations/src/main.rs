@@ -1,6 +1,6 @@
-//! Lambda entry point: builds the Personalize Runtime and DynamoDB clients once, then answers
-//! API Gateway HTTP API requests (`GET /recommendations/{userId}`, `GET /related/{itemId}`) with
-//! [`recommendations::Handler`].
+//! Lambda entry point: builds the Personalize Runtime and DynamoDB clients once, then serves the
+//! API Gateway HTTP API routes (`GET /recommendations/{userId}`, `GET /related/{itemId}`) with
+//! [`recommendations::router`].
 
 use recommendations::{Config, DynamoCache, Handler, PersonalizeRecommender};
 use shared::config::Env;
@@ -10,7 +10,7 @@ async fn main() -> Result<(), lambda_http::Error> {
     shared::logging::init_lambda();
     let config = match Config::from_source(&Env) {
         Ok(config) => config,
-        Err(err) => return recommendations::serve_error(err.into()).await,
+        Err(err) => return shared::http::serve_error(err.into()).await,
     };
     let sdk = shared::aws::sdk_config().await;
     let personalize =

@@ -2,7 +2,9 @@
 //! messages (Segment's Lambda destination) and SQS batches of them with
 //! [`segment_personalize_forwarder::Forwarder`].
 
-use segment_personalize_forwarder::{Config, Forwarder, PersonalizeSink, SqsDeadLetters};
+use segment_personalize_forwarder::{
+    Config, Forwarder, Invocation, PersonalizeSink, SqsDeadLetters,
+};
 use shared::config::Env;
 
 #[tokio::main]
@@ -19,5 +21,5 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         .clone()
         .map(|url| SqsDeadLetters::new(aws_sdk_sqs::Client::new(&sdk), url));
     let forwarder = Forwarder::new(sink, dead_letters, config);
-    shared::runtime::run(|event| forwarder.handle(event)).await
+    shared::runtime::run(|event: Invocation| forwarder.handle(event)).await
 }

@@ -2,6 +2,7 @@
 //! events/segment; one test against the emulated Personalize with the real SDK client.
 
 use std::sync::Mutex;
+use std::time::Duration;
 
 use segment_personalize_core::{PutEventsRequest, PutUsersRequest};
 use serde_json::{json, Value};
@@ -92,6 +93,24 @@ impl DeadLetters for Parked {
     }
 }
 
+/// One invocation with the event as the Lambda runtime delivers it (JSON), the answer as JSON.
+async fn handle<S: EventSink, D: DeadLetters>(
+    f: &Forwarder<S, D>,
+    event: Value,
+) -> Result<Value, PipelineError> {
+    let invocation: Invocation = serde_json::from_value(event).expect("any JSON is an invocation");
+    let answer = f.handle(invocation).await?;
+    Ok(serde_json::to_value(answer).unwrap())
+}
+
+/// Whether the event is taken for an SQS batch.
+fn is_sqs_event(event: &Value) -> bool {
+    matches!(
+        serde_json::from_value::<Invocation>(event.clone()).unwrap(),
+        Invocation::Sqs(_)
+    )
+}
+
 fn config(extra: &[(&str, &str)]) -> Config {
     let mut vars = vec![
         ("PERSONALIZE_TRACKING_ID", "tracking-1"),
@@ -149,7 +168,7 @@ fn failures(response: &Value) -> Vec<String> {
 #[tokio::test]
 async fn a_segment_track_message_becomes_one_put_events_call() {
     let f = forwarder(Recorder::default(), None);
-    let out = f.handle(track("msg-1", "anon-1", "p-1")).await.unwrap();
+    let out = handle(&f, track("msg-1", "anon-1", "p-1")).await.unwrap();
     assert_eq!(out["status"], "forwarded", "{out}");
     assert_eq!(out["events"], 1);
     let calls = f.sink.events.lock().unwrap().clone();
@@ -190,7 +209,7 @@ async fn the_published_fixtures_are_forwarded_or_ignored_never_errors() {
         "segment_alias_example.json",
         "segment_group_example.json",
     ] {
-        let out = f.handle(fixture(name)).await.unwrap();
+        let out = handle(&f, fixture(name)).await.unwrap();
         assert!(
             out["status"] == "forwarded" || out["status"] == "ignored",
             "{name}: {out}"
@@ -206,8 +225,7 @@ async fn the_published_fixtures_are_forwarded_or_ignored_never_errors() {
 #[tokio::test]
 async fn alias_is_ignored_with_its_reason() {
     let f = forwarder(Recorder::default(), None);
-    let out = f
-        .handle(fixture("segment_alias_example.json"))
+    let out = handle(&f, fixture("segment_alias_example.json"))
         .await
         .unwrap();
     assert_eq!(out["status"], "ignored");
@@ -221,7 +239,7 @@ async fn an_invalid_message_is_rejected_without_an_error_and_without_its_values(
     let mut msg = track("msg-2", "anon-2", "p-2");
     msg["properties"]["impression"] =
         json!((0..26).map(|i| format!("secret-{i}")).collect::<Vec<_>>());
-    let out = f.handle(msg).await.unwrap();
+    let out = handle(&f, msg).await.unwrap();
     assert_eq!(out["status"], "rejected", "{out}");
     let error = out["error"].as_str().unwrap();
     assert!(error.contains("properties.impression"), "{error}");
@@ -233,7 +251,7 @@ async fn an_invalid_message_is_rejected_without_an_error_and_without_its_values(
     for k in ["timestamp", "originalTimestamp", "sentAt", "receivedAt"] {
         msg.as_object_mut().unwrap().remove(k);
     }
-    let out = f.handle(msg).await.unwrap();
+    let out = handle(&f, msg).await.unwrap();
     assert_eq!(out["status"], "rejected");
     assert!(
         out["error"].as_str().unwrap().contains("timestamp"),
@@ -248,7 +266,7 @@ async fn throttling_fails_the_invocation_as_retryable_so_segment_retries() {
         ..Default::default()
     };
     let f = forwarder(sink, None);
-    let err = f.handle(track("msg-4", "anon-4", "p")).await.unwrap_err();
+    let err = handle(&f, track("msg-4", "anon-4", "p")).await.unwrap_err();
     assert_eq!(err.kind, ErrorKind::Retryable);
 }
 
@@ -261,7 +279,7 @@ async fn access_denied_fails_the_invocation_as_misconfigured_naming_it() {
         ..Default::default()
     };
     let f = forwarder(sink, None);
-    let err = f.handle(track("msg-6", "anon-6", "p")).await.unwrap_err();
+    let err = handle(&f, track("msg-6", "anon-6", "p")).await.unwrap_err();
     assert_eq!(err.kind, ErrorKind::Misconfigured);
     assert!(err.message.contains("PutEvents: "), "{}", err.message);
     assert!(!err.message.contains("throttled"), "{}", err.message);
@@ -274,7 +292,7 @@ async fn personalize_refusing_a_request_is_a_rejection_not_a_retry() {
         ..Default::default()
     };
     let f = forwarder(sink, None);
-    let out = f.handle(track("msg-5", "anon-5", "p")).await.unwrap();
+    let out = handle(&f, track("msg-5", "anon-5", "p")).await.unwrap();
     assert_eq!(out["status"], "rejected", "{out}");
 }
 
@@ -290,7 +308,7 @@ async fn a_refused_call_is_split_so_only_the_refused_message_is_parked() {
         .enumerate()
         .map(|(i, item)| track(&format!("m{i}"), "anon-r", item).to_string())
         .collect();
-    let out = f.handle(sqs_event(&bodies)).await.unwrap();
+    let out = handle(&f, sqs_event(&bodies)).await.unwrap();
     assert!(failures(&out).is_empty(), "{out}");
     // One refused call of three events, then one call per message: two go through.
     let sent = f.sink.events.lock().unwrap().clone();
@@ -322,7 +340,7 @@ async fn an_sqs_batch_with_one_bad_message_parks_exactly_that_one() {
         bad.clone(),
         track("m2", "anon-a", "p2").to_string(),
     ];
-    let out = f.handle(sqs_event(&bodies)).await.unwrap();
+    let out = handle(&f, sqs_event(&bodies)).await.unwrap();
     assert!(failures(&out).is_empty(), "{out}");
     let parked = parked(&f);
     assert_eq!(parked.len(), 1);
@@ -347,7 +365,7 @@ async fn retryable_failures_are_reported_per_message() {
         track("m1", "anon-down", "p2").to_string(),
         track("m2", "anon-down", "p3").to_string(),
     ];
-    let out = f.handle(sqs_event(&bodies)).await.unwrap();
+    let out = handle(&f, sqs_event(&bodies)).await.unwrap();
     assert_eq!(failures(&out), ["m-1", "m-2"]);
     assert_eq!(f.sink.events.lock().unwrap().len(), 1);
 }
@@ -355,7 +373,9 @@ async fn retryable_failures_are_reported_per_message() {
 #[tokio::test]
 async fn without_a_dead_letter_queue_invalid_messages_stay_with_sqs() {
     let f = forwarder(Recorder::default(), None);
-    let out = f.handle(sqs_event(&["not json".to_owned()])).await.unwrap();
+    let out = handle(&f, sqs_event(&["not json".to_owned()]))
+        .await
+        .unwrap();
     assert_eq!(failures(&out), ["m-0"]);
 }
 
@@ -366,7 +386,7 @@ async fn a_dead_letter_queue_failure_keeps_the_message_in_sqs() {
         ..Default::default()
     };
     let f = forwarder(Recorder::default(), Some(parked));
-    let out = f.handle(sqs_event(&["{}".to_owned()])).await.unwrap();
+    let out = handle(&f, sqs_event(&["{}".to_owned()])).await.unwrap();
     assert_eq!(failures(&out), ["m-0"]);
 }
 
@@ -377,7 +397,7 @@ async fn twenty_five_events_of_one_session_take_three_calls() {
         .map(|i| track(&format!("m{i}"), "anon-big", &format!("p{i}")).to_string())
         .collect();
     // SQS batches hold at most 10 records; the handler does not depend on that.
-    let out = f.handle(sqs_event(&bodies)).await.unwrap();
+    let out = handle(&f, sqs_event(&bodies)).await.unwrap();
     assert!(failures(&out).is_empty());
     let calls = f.sink.events.lock().unwrap().clone();
     let sizes: Vec<usize> = calls
@@ -400,13 +420,15 @@ async fn identify_updates_the_users_dataset_when_configured() {
             ("USER_TRAITS", "plan"),
         ]),
     );
-    let out = f
-        .handle(json!({
+    let out = handle(
+        &f,
+        json!({
             "type": "identify", "userId": "u-9", "messageId": "i-1",
             "timestamp": "2026-11-24T10:00:00Z", "traits": {"plan": "pro", "email": "x@example.com"}
-        }))
-        .await
-        .unwrap();
+        }),
+    )
+    .await
+    .unwrap();
     assert_eq!(out["status"], "forwarded", "{out}");
     let users = f.sink.users.lock().unwrap().clone();
     assert_eq!(users.len(), 1);
@@ -463,8 +485,7 @@ async fn the_sdk_sink_delivers_to_personalize_events() {
         .build();
     let sink = PersonalizeSink::from_client(aws_sdk_personalizeevents::Client::from_conf(conf));
     let f = Forwarder::new(sink, None::<Parked>, config(&[]));
-    let out = f
-        .handle(fixture("segment_track_order_completed.json"))
+    let out = handle(&f, fixture("segment_track_order_completed.json"))
         .await
         .unwrap();
     assert_eq!(out["status"], "forwarded", "{out}");
@@ -488,4 +509,71 @@ fn sent_at_converts_to_the_sdk_timestamp_exactly() {
     let dt = sdk_time(t);
     assert_eq!(dt.secs(), t.secs);
     assert_eq!(dt.subsec_nanos(), 123_456_789);
+}
+
+#[test]
+fn answers_are_the_documented_json() {
+    let forwarded = MessageAnswer::Forwarded {
+        events: 2,
+        users: 1,
+        put_events_calls: 1,
+    };
+    assert_eq!(
+        serde_json::to_value(Answer::Message(forwarded)).unwrap(),
+        json!({"status": "forwarded", "events": 2, "users": 1, "putEventsCalls": 1})
+    );
+    let ignored = MessageAnswer::Ignored {
+        reason: "alias".into(),
+    };
+    assert_eq!(
+        serde_json::to_value(Answer::Message(ignored)).unwrap(),
+        json!({"status": "ignored", "reason": "alias"})
+    );
+    let rejected = MessageAnswer::Rejected {
+        error: "timestamp: missing".into(),
+    };
+    assert_eq!(
+        serde_json::to_value(Answer::Message(rejected)).unwrap(),
+        json!({"status": "rejected", "error": "timestamp: missing"})
+    );
+    let mut batch = SqsBatchResponse::default();
+    let mut failure = BatchItemFailure::default();
+    failure.item_identifier = "m-1".into();
+    batch.batch_item_failures.push(failure);
+    assert_eq!(
+        serde_json::to_value(Answer::Batch(batch)).unwrap(),
+        json!({"batchItemFailures": [{"itemIdentifier": "m-1"}]})
+    );
+}
+
+#[test]
+fn forward_errors_fail_the_invocation_with_their_kind() {
+    let e: PipelineError = ForwardError::Unavailable { failed: 2 }.into();
+    assert_eq!(e.kind, ErrorKind::Retryable);
+    assert_eq!(
+        e.message,
+        "2 message(s) not forwarded: Personalize did not answer or was throttled (see the log)"
+    );
+    let e: PipelineError = ForwardError::Misconfigured {
+        failed: 1,
+        cause: "PutEvents: AccessDeniedException".into(),
+    }
+    .into();
+    assert_eq!(e.kind, ErrorKind::Misconfigured);
+    assert_eq!(
+        e.message,
+        "1 message(s) not forwarded: PutEvents: AccessDeniedException"
+    );
+}
+
+#[tokio::test]
+async fn records_that_are_not_sqs_messages_are_a_rejected_segment_message() {
+    let f = forwarder(Recorder::default(), Some(Parked::default()));
+    // Not something an event source mapping sends: a body that is not a string.
+    let event = json!({"Records": [{"eventSource": "aws:sqs", "messageId": "m", "body": 5}]});
+    assert!(!is_sqs_event(&event));
+    let out = handle(&f, event).await.unwrap();
+    assert_eq!(out["status"], "rejected", "{out}");
+    assert!(parked(&f).is_empty());
+    assert!(f.sink.events.lock().unwrap().is_empty());
 }

@@ -1,5 +1,5 @@
 //! The image keys of a job's items file: the JSON array of `{"job": {...}, "image": {"key": ...}}`
-//! that `start-image-job` writes for the Distributed Map (`ImageTask` in `image_background_core::task`).
+//! that `start-image-job` writes for the Distributed Map ([`ImageTask`](crate::ImageTask)).
 //!
 //! The array is walked one item at a time (only the current item is held as a JSON value), and
 //! only the image keys are kept: an items file of 10,000 images becomes a `Vec` of 10,000 keys.

@@ -4,11 +4,11 @@
 //! module decides whether the event asks for a fetch. Only a conversation transcription event
 //! whose `detail.eventBody.status.status` is `SESSION_ENDED` does; everything else (ongoing
 //! sessions, missing status or body, other detail types) is ignored with a reason. A
-//! `SESSION_ENDED` event without usable ids is invalid input.
+//! `SESSION_ENDED` event without usable ids is invalid input: the ids become one S3 key segment
+//! each (see [`crate::keys::raw_key`]), so they must pass [`is_safe_id`].
 
-use aws_lambda_events::eventbridge::EventBridgeEvent;
 use serde_json::Value;
-use shared::PipelineError;
+use shared_core::PipelineError;
 
 /// The detail-type Genesys Cloud gives transcription events on the partner bus.
 pub const TRANSCRIPTION_DETAIL_TYPE: &str = "v2.conversations.{id}.transcription";
@@ -17,7 +17,7 @@ pub const TRANSCRIPTION_DETAIL_TYPE: &str = "v2.conversations.{id}.transcription
 pub const SESSION_ENDED: &str = "SESSION_ENDED";
 
 /// Longest id accepted.
-const MAX_ID_LEN: usize = 256;
+pub const MAX_ID_LEN: usize = 256;
 
 /// What an event asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,16 +31,16 @@ pub enum Request<'a> {
     Ignore { reason: String },
 }
 
-/// Decides what `event` asks for.
-pub fn request(event: &EventBridgeEvent<Value>) -> Result<Request<'_>, PipelineError> {
+/// Decides what an event with this `detail-type` and `detail` asks for.
+pub fn request<'a>(detail_type: &str, detail: &'a Value) -> Result<Request<'a>, PipelineError> {
     let ignore = |reason: String| Ok(Request::Ignore { reason });
-    if !is_transcription(&event.detail_type) {
+    if !is_transcription(detail_type) {
         return ignore(format!(
             "detail-type {:?} is not a conversation transcription event",
-            shorten(&event.detail_type)
+            shorten(detail_type)
         ));
     }
-    let Some(body) = event.detail.get("eventBody").filter(|b| b.is_object()) else {
+    let Some(body) = detail.get("eventBody").filter(|b| b.is_object()) else {
         return ignore("detail.eventBody is missing".to_owned());
     };
     let status = match body.get("status") {
@@ -61,6 +61,14 @@ pub fn request(event: &EventBridgeEvent<Value>) -> Result<Request<'_>, PipelineE
         conversation_id: id(body, "conversationId")?,
         communication_id: id(body, "communicationId")?,
     })
+}
+
+/// The conversation id of an event that is ignored, when it has a safe one: for the log line.
+pub fn conversation_id(detail: &Value) -> Option<&str> {
+    detail
+        .pointer("/eventBody/conversationId")
+        .and_then(Value::as_str)
+        .filter(|id| is_safe_id(id))
 }
 
 /// `v2.conversations.{id}.transcription`, also with the id filled in.
@@ -117,76 +125,57 @@ fn shorten(s: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use serde_json::json;
-    use shared::ErrorKind;
+    use shared_core::ErrorKind;
 
     use super::*;
 
-    fn event(detail_type: &str, detail: Value) -> EventBridgeEvent<Value> {
-        serde_json::from_value(json!({
-            "version": "0",
-            "id": "e",
-            "detail-type": detail_type,
-            "source": "aws.partner/genesys.com/cloud/org/x",
-            "account": "123456789012",
-            "time": "2025-12-10T08:45:01Z",
-            "region": "us-east-1",
-            "resources": [],
-            "detail": detail,
-        }))
-        .unwrap()
+    /// A transcription event's detail with this event body.
+    fn body(body: Value) -> Value {
+        json!({ "eventBody": body })
     }
 
-    fn body(body: Value) -> EventBridgeEvent<Value> {
-        event(TRANSCRIPTION_DETAIL_TYPE, json!({ "eventBody": body }))
-    }
-
-    fn reason(e: &EventBridgeEvent<Value>) -> String {
-        match request(e).unwrap() {
+    fn reason(detail_type: &str, detail: &Value) -> String {
+        match request(detail_type, detail).unwrap() {
             Request::Ignore { reason } => reason,
             other => panic!("expected ignore, got {other:?}"),
         }
     }
 
+    fn ignored(b: Value) -> String {
+        reason(TRANSCRIPTION_DETAIL_TYPE, &body(b))
+    }
+
     #[test]
     fn session_ended_asks_for_a_fetch() {
-        let e = body(
+        let d = body(
             json!({"conversationId": "c-1", "communicationId": "m_1.x", "status": {"status": "SESSION_ENDED"}}),
         );
         assert_eq!(
-            request(&e).unwrap(),
+            request(TRANSCRIPTION_DETAIL_TYPE, &d).unwrap(),
             Request::Fetch {
                 conversation_id: "c-1",
                 communication_id: "m_1.x"
             }
         );
-        let e = event(
-            "v2.conversations.c-1.transcription",
-            json!({"eventBody": {"conversationId": "c-1", "communicationId": "m", "status": {"status": "SESSION_ENDED"}}}),
-        );
-        assert!(matches!(request(&e).unwrap(), Request::Fetch { .. }));
+        let d = json!({"eventBody": {"conversationId": "c-1", "communicationId": "m", "status": {"status": "SESSION_ENDED"}}});
+        assert!(matches!(
+            request("v2.conversations.c-1.transcription", &d).unwrap(),
+            Request::Fetch { .. }
+        ));
     }
 
     #[test]
     fn everything_else_is_ignored() {
-        assert!(reason(&body(json!({"conversationId": "c"}))).contains("status is missing"));
-        assert!(reason(&body(json!({"status": null}))).contains("status is missing"));
+        assert!(ignored(json!({"conversationId": "c"})).contains("status is missing"));
+        assert!(ignored(json!({"status": null})).contains("status is missing"));
+        assert!(ignored(json!({"status": {"offsetMs": 1}})).contains("status.status is missing"));
+        assert!(ignored(json!({"status": "SESSION_ENDED"})).contains("status.status is missing"));
         assert!(
-            reason(&body(json!({"status": {"offsetMs": 1}}))).contains("status.status is missing")
+            ignored(json!({"status": {"status": "SESSION_ONGOING"}})).contains("SESSION_ONGOING")
         );
-        assert!(
-            reason(&body(json!({"status": "SESSION_ENDED"}))).contains("status.status is missing")
-        );
-        assert!(
-            reason(&body(json!({"status": {"status": "SESSION_ONGOING"}})))
-                .contains("SESSION_ONGOING")
-        );
-        assert!(
-            reason(&event(TRANSCRIPTION_DETAIL_TYPE, json!({}))).contains("eventBody is missing")
-        );
-        assert!(reason(&event(TRANSCRIPTION_DETAIL_TYPE, json!("text")))
-            .contains("eventBody is missing"));
-        assert!(reason(&event("Object Created", json!({})))
-            .contains("not a conversation transcription"));
+        assert!(reason(TRANSCRIPTION_DETAIL_TYPE, &json!({})).contains("eventBody is missing"));
+        assert!(reason(TRANSCRIPTION_DETAIL_TYPE, &json!("text")).contains("eventBody is missing"));
+        assert!(reason("Object Created", &json!({})).contains("not a conversation transcription"));
     }
 
     #[test]
@@ -196,7 +185,7 @@ mod tests {
             for (k, v) in extra.as_object().unwrap() {
                 b[k] = v.clone();
             }
-            request(&body(b)).unwrap_err()
+            request(TRANSCRIPTION_DETAIL_TYPE, &body(b)).unwrap_err()
         };
         let err = ended(json!({"communicationId": null}));
         assert_eq!(err.kind, ErrorKind::InvalidInput);
@@ -219,5 +208,19 @@ mod tests {
         }
         assert!(!is_safe_id(&"a".repeat(257)));
         assert!(is_safe_id("97b9dcb3-c182-4d1f-8123-76a4b5cf1f5a"));
+    }
+
+    #[test]
+    fn ignored_events_name_their_conversation_only_when_it_is_safe() {
+        assert_eq!(
+            conversation_id(&body(json!({"conversationId": "c-1"}))),
+            Some("c-1")
+        );
+        assert_eq!(
+            conversation_id(&body(json!({"conversationId": "../x"}))),
+            None
+        );
+        assert_eq!(conversation_id(&body(json!({"conversationId": 7}))), None);
+        assert_eq!(conversation_id(&json!("text")), None);
     }
 }

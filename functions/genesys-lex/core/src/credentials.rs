@@ -5,37 +5,9 @@
 //! `Debug` output.
 
 use std::fmt;
-use std::future::Future;
 
 use serde::Deserialize;
-use shared::PipelineError;
-
-/// Reads secret strings.
-pub trait SecretSource: Send + Sync {
-    /// The `SecretString` of `secret_id`. Missing secrets and denied access are
-    /// `Misconfigured`; throttling and network failures `Retryable`.
-    fn secret_string(
-        &self,
-        secret_id: &str,
-    ) -> impl Future<Output = Result<String, PipelineError>> + Send;
-}
-
-impl SecretSource for aws_sdk_secretsmanager::Client {
-    async fn secret_string(&self, secret_id: &str) -> Result<String, PipelineError> {
-        let what = format!("reading secret {secret_id}");
-        let out = self
-            .get_secret_value()
-            .secret_id(secret_id)
-            .send()
-            .await
-            .map_err(|e| shared::error::from_sdk(&what, &e))?;
-        out.secret_string.ok_or_else(|| {
-            PipelineError::misconfigured(format!(
-                "{what}: the secret has no SecretString (binary secrets are not supported)"
-            ))
-        })
-    }
-}
+use shared_core::PipelineError;
 
 /// OAuth client-credentials pair.
 #[derive(Clone, PartialEq, Eq, Deserialize)]
@@ -96,7 +68,7 @@ impl Credentials {
 
 #[cfg(test)]
 mod tests {
-    use shared::ErrorKind;
+    use shared_core::ErrorKind;
 
     use super::*;
 

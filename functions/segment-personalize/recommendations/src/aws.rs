@@ -1,5 +1,6 @@
-//! The SDK implementations of [`Recommender`] (Amazon Personalize Runtime) and [`Cache`]
-//! (DynamoDB), and the client settings that make an outage fall back quickly.
+//! The SDK adapters of the ports: [`Recommender`] on Amazon Personalize Runtime
+//! `GetRecommendations`, [`Cache`] on a DynamoDB table, and the client settings that make an
+//! outage fall back quickly.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -10,11 +11,13 @@ use aws_sdk_personalizeruntime::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_personalizeruntime::operation::get_recommendations::GetRecommendationsError;
 use shared::ErrorKind;
 
-use crate::{
-    Cache, CacheEntry, CacheError, RecommendError, RecommendationRequest, Recommendations,
-    RecommendedItem, Recommender, RouteKind, TargetKind, MAX_ATTEMPTS,
-};
+use segment_personalize_core::recommendations::{RecommendationRequest, RouteKind, TargetKind};
 
+use crate::error::{CacheError, RecommendError};
+use crate::ports::{Cache, CacheEntry, Recommendations, RecommendedItem, Recommender};
+
+/// Attempts per SDK call (standard retry mode).
+pub const MAX_ATTEMPTS: u32 = 2;
 /// Back-off before the retry (the standard mode's default of 1 s would not fit the time-out).
 const INITIAL_BACKOFF: Duration = Duration::from_millis(50);
 

@@ -1,0 +1,28 @@
+//! Why an invocation fails (and so is retried: by Segment, or by SQS through
+//! `batchItemFailures`).
+
+use shared::{ErrorKind, PipelineError};
+
+/// Messages that could not be forwarded and may go through later.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ForwardError {
+    /// A call failed because of the stack's configuration (AccessDenied, an unknown tracker),
+    /// not Personalize's availability: `Misconfigured`, naming the first such error.
+    #[error("{failed} message(s) not forwarded: {cause}")]
+    Misconfigured { failed: usize, cause: String },
+    /// Throttling, 5xx, time-outs: `Retryable`.
+    #[error(
+        "{failed} message(s) not forwarded: Personalize did not answer or was throttled (see the log)"
+    )]
+    Unavailable { failed: usize },
+}
+
+impl From<ForwardError> for PipelineError {
+    fn from(e: ForwardError) -> Self {
+        let kind = match e {
+            ForwardError::Misconfigured { .. } => ErrorKind::Misconfigured,
+            ForwardError::Unavailable { .. } => ErrorKind::Retryable,
+        };
+        PipelineError::new(kind, e.to_string())
+    }
+}

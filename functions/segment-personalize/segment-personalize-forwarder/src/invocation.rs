@@ -1,0 +1,65 @@
+//! What the function is invoked with ([`Invocation`]: an SQS batch or one Segment message) and
+//! what it answers ([`Answer`]).
+
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// One invocation's event, told apart by its shape.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum Invocation {
+    /// An SQS event source mapping's batch: `Records`, the first one from `aws:sqs` (or none).
+    Sqs(SqsBatch),
+    /// Anything else: one Segment message (Segment's Lambda destination). Whether it is a
+    /// valid one is the mapping's to say: an invalid message is rejected, not an error.
+    Segment(Value),
+}
+
+/// An SQS event whose records come from SQS (`eventSource` `aws:sqs`); an event with other
+/// `Records` (an S3 notification, say) is not one.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "SqsEvent")]
+pub struct SqsBatch(pub SqsEvent);
+
+impl TryFrom<SqsEvent> for SqsBatch {
+    type Error = &'static str;
+
+    fn try_from(event: SqsEvent) -> Result<Self, Self::Error> {
+        match event.records.first() {
+            Some(r) if r.event_source.as_deref() != Some("aws:sqs") => {
+                Err("Records whose eventSource is not aws:sqs")
+            }
+            _ => Ok(Self(event)),
+        }
+    }
+}
+
+/// What an invocation answers.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Answer {
+    /// To SQS: `{"batchItemFailures": [{"itemIdentifier": <messageId>}, ...]}`, the messages
+    /// to redeliver.
+    Batch(SqsBatchResponse),
+    /// To Segment.
+    Message(MessageAnswer),
+}
+
+/// What became of one Segment message: `{"status": "forwarded" | "ignored" | "rejected", ...}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", rename_all = "lowercase")]
+pub enum MessageAnswer {
+    /// Sent: how many events and users, in how many PutEvents calls.
+    Forwarded {
+        events: usize,
+        users: usize,
+        #[serde(rename = "putEventsCalls")]
+        put_events_calls: usize,
+    },
+    /// Deliberately not forwarded (`alias`, `group`, an event type mapped to `null`, ...).
+    Ignored { reason: String },
+    /// Personalize can never accept it: answered rather than failed, so Segment does not retry
+    /// it forever.
+    Rejected { error: String },
+}
