@@ -218,7 +218,7 @@ mod memory {
     impl ObjectStore for MemoryStore {
         async fn get(&self, bucket: &str, key: &str) -> Result<Bytes, PipelineError> {
             self.object(bucket, key)
-                .ok_or_else(|| super::not_found_error(bucket, key))
+                .ok_or_else(|| not_found_error(bucket, key))
         }
 
         async fn put(

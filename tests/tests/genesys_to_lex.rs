@@ -95,8 +95,8 @@ async fn session_ended_event_produces_the_raw_transcript_and_the_designer_file()
         "sample 01 has an agent and a customer"
     );
 
-    match genesys_lex_core::convert(&raw, genesys_lex_core::Options::default())? {
-        genesys_lex_core::Outcome::Converted(c) => {
+    match genesys_lex_core::convert(&raw, Options::default())? {
+        Outcome::Converted(c) => {
             assert_eq!(
                 format!("lex-designer/{}", c.file_name),
                 expected_key,

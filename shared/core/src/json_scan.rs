@@ -71,7 +71,9 @@ fn quote_or_backslash(b: &[u8], mut j: usize) -> Option<usize> {
 /// closers (SSE2 compares); quotes escaped by an odd run of backslashes removed; string
 /// interiors found with a prefix XOR of the quote mask; then depth counted with popcounts,
 /// looking at individual brackets only in the block where the container may close.
+// The one `unsafe` of the workspace (the lint denies it everywhere else): SSE2 intrinsics.
 #[cfg(target_arch = "x86_64")]
+#[allow(unsafe_code)]
 pub mod sse2 {
     use std::arch::x86_64::{
         __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8,

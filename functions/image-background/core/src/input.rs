@@ -209,7 +209,7 @@ mod tests {
             _ => image::Rgba([10, 20, 30, 255]), // opaque
         });
         let mut png = Vec::new();
-        image::DynamicImage::ImageRgba8(rgba)
+        DynamicImage::ImageRgba8(rgba)
             .write_to(&mut Cursor::new(&mut png), image::ImageFormat::Png)
             .unwrap();
         let rgb = decode(&png, ImageFormat::Png).unwrap();

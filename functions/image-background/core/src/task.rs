@@ -202,7 +202,7 @@ mod tests {
 
     #[test]
     fn the_job_id_is_checked_once_when_the_task_is_read() {
-        let task = |id: serde_json::Value| {
+        let task = |id: Value| {
             ImageTask::parse(
                 json!({"job": {"jobId": id, "prompt": "p"}, "image": {"key": "k.png"}}),
             )

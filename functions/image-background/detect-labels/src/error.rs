@@ -1,11 +1,13 @@
-//! The HTTP answers of detection failures.
+//! Errors: why detection failed ([`DetectError`], the error of the [`crate::LabelDetector`]
+//! port) and the error answers of the API ([`ApiError`], one status and body per variant).
 
-use lambda_http::http::{header, HeaderValue, StatusCode};
-use lambda_http::{Body, Response};
+use axum::response::{IntoResponse, Response};
+use lambda_http::http::{header, HeaderValue, Method, StatusCode};
 use shared::http::error_response;
 use shared::ErrorKind;
 
-use crate::RETRY_AFTER_SECONDS;
+use crate::request::InvalidRequest;
+use crate::{RETRY_AFTER_SECONDS, ROUTE};
 
 /// Why detection failed, classified by what the client should do. Displayed as
 /// `<errorType>: <detail>`.
@@ -39,30 +41,14 @@ impl DetectError {
         }
     }
 
+    /// The status of the answer ([`ApiError::status`]).
     pub fn status(&self) -> StatusCode {
-        match self {
-            DetectError::Rejected { .. } => StatusCode::BAD_REQUEST,
-            DetectError::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
-            DetectError::Misconfigured(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            DetectError::Unavailable(_) => StatusCode::BAD_GATEWAY,
-        }
+        ApiError::from(self.clone()).status()
     }
 
-    /// What the client is told.
+    /// What the client is told (the message of the [`ApiError`] answer).
     pub fn client_message(&self) -> String {
-        match self {
-            DetectError::Rejected { field, message } => format!("{field}: {message}"),
-            DetectError::Throttled(_) => format!(
-                "Rekognition is throttling requests, retry after {RETRY_AFTER_SECONDS} second"
-            ),
-            DetectError::Misconfigured(_) => {
-                "the function cannot use Rekognition (permissions or credentials); see its logs"
-                    .to_owned()
-            }
-            DetectError::Unavailable(_) => {
-                "Rekognition is unavailable or did not answer, retry later".to_owned()
-            }
-        }
+        ApiError::from(self.clone()).to_string()
     }
 
     /// What is logged.
@@ -81,18 +67,94 @@ impl DetectError {
             _ => "DetectLabelsFailed",
         }
     }
+}
 
-    pub fn into_response(self) -> Response<Body> {
-        let mut response = error_response(
-            self.status(),
-            self.kind().error_type(),
-            &self.client_message(),
-        );
-        if matches!(self, DetectError::Throttled(_)) {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
+/// An error answer: `{"error": <type>, "message": <the Display text>}` with the variant's
+/// status (and header).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ApiError {
+    /// 404 `NotFound`: a path other than [`ROUTE`].
+    #[error("path: no such route, use GET or POST {ROUTE}")]
+    NoSuchRoute,
+    /// 405 `MethodNotAllowed`, with `Allow: GET, POST`: another method on [`ROUTE`], `HEAD`
+    /// included.
+    #[error("method: {0} is not allowed on {ROUTE}, use GET or POST")]
+    MethodNotAllowed(Method),
+    /// 400 `InvalidInput`: a bad field or parameter.
+    #[error(transparent)]
+    InvalidRequest(#[from] InvalidRequest),
+    /// 400 `InvalidInput`: Rekognition refused the image or a parameter (its message).
+    #[error("{field}: {message}")]
+    RejectedByRekognition {
+        field: &'static str,
+        message: String,
+    },
+    /// 429 `Retryable`, with `Retry-After`: Rekognition throttles.
+    #[error("Rekognition is throttling requests, retry after {RETRY_AFTER_SECONDS} second")]
+    Throttled,
+    /// 500 `Misconfigured`: access denied, bad credentials.
+    #[error("the function cannot use Rekognition (permissions or credentials); see its logs")]
+    CannotUseRekognition,
+    /// 502 `Retryable`: Rekognition 5xx, time-out, connection failure, anything else.
+    #[error("Rekognition is unavailable or did not answer, retry later")]
+    Unavailable,
+}
+
+impl From<DetectError> for ApiError {
+    /// The answer to a detection failure; the details other than a refusal's stay in the logs.
+    fn from(err: DetectError) -> Self {
+        match err {
+            DetectError::Rejected { field, message } => {
+                ApiError::RejectedByRekognition { field, message }
+            }
+            DetectError::Throttled(_) => ApiError::Throttled,
+            DetectError::Misconfigured(_) => ApiError::CannotUseRekognition,
+            DetectError::Unavailable(_) => ApiError::Unavailable,
         }
-        response
+    }
+}
+
+impl ApiError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::NoSuchRoute => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::InvalidRequest(_) | ApiError::RejectedByRekognition { .. } => {
+                StatusCode::BAD_REQUEST
+            }
+            ApiError::Throttled => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::CannotUseRekognition => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Unavailable => StatusCode::BAD_GATEWAY,
+        }
+    }
+
+    /// The `error` of the body.
+    pub fn error_type(&self) -> &'static str {
+        match self {
+            ApiError::NoSuchRoute => "NotFound",
+            ApiError::MethodNotAllowed(_) => "MethodNotAllowed",
+            ApiError::InvalidRequest(_) | ApiError::RejectedByRekognition { .. } => {
+                ErrorKind::InvalidInput.error_type()
+            }
+            ApiError::CannotUseRekognition => ErrorKind::Misconfigured.error_type(),
+            ApiError::Throttled | ApiError::Unavailable => ErrorKind::Retryable.error_type(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut response = error_response(self.status(), self.error_type(), &self.to_string());
+        let headers = response.headers_mut();
+        match self {
+            ApiError::MethodNotAllowed(_) => {
+                headers.insert(header::ALLOW, HeaderValue::from_static("GET, POST"));
+            }
+            ApiError::Throttled => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
+            }
+            _ => {}
+        }
+        response.into_response()
     }
 }

@@ -19,7 +19,8 @@
 //! | `minConfidence` | optional, number 0 to 100, default 70                                  |
 //!
 //! Any other body field or query parameter is rejected, so a misspelt option is not silently
-//! ignored. A path stage prefix (`/prod/labels` on stage `prod`) is accepted.
+//! ignored. Query values are form-decoded (`%2F` is `/`, `+` a space). A path stage prefix
+//! (`/prod/labels` on stage `prod`) and a trailing `/` are accepted.
 //!
 //! The bucket never comes from the request: it is `UPLOAD_BUCKET`, and keys outside
 //! `KEY_PREFIX` are refused, so callers cannot probe other objects.
@@ -59,7 +60,7 @@
 //! |--------|--------------------|------------------------------------------------------------|
 //! | 400    | `InvalidInput`     | a bad field (the message starts with the field and states its limit); Rekognition cannot read the object (`InvalidS3ObjectException`), the format is not JPEG/PNG, the image is too large, or Rekognition rejects a parameter |
 //! | 404    | `NotFound`         | a path other than `/labels`                                |
-//! | 405    | `MethodNotAllowed` | a method other than GET and POST (with `Allow: GET, POST`) |
+//! | 405    | `MethodNotAllowed` | a method other than GET and POST, `HEAD` included (with `Allow: GET, POST`; a `HEAD` answer has no body) |
 //! | 429    | `Retryable`        | Rekognition throttling (with `Retry-After: 1`)             |
 //! | 500    | `Misconfigured`    | bad settings, access denied to Rekognition, bad credentials |
 //! | 502    | `Retryable`        | Rekognition 5xx, time-outs, connection failures, anything else |
@@ -80,17 +81,25 @@
 //!
 //! # Layout
 //!
-//! [`request`] reads and validates a request, [`error`] answers failures, [`aws`] is the
-//! Rekognition adapter, [`config`] the settings; here are the types, the routing and the handler.
+//! The function is an axum [`Router`] ([`router`]) served by [`shared::http::serve`], which
+//! strips the stage prefix and a trailing `/` before routing. [`request`] reads and validates a
+//! request, [`error`] holds the detector's error and the error answers (one status and body per
+//! variant), [`aws`] is the Rekognition adapter, [`config`] the settings; here are the types,
+//! the routes and the handler.
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Instant;
 
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::{DefaultBodyLimit, Query, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
 use lambda_http::http::{Method, StatusCode};
-use lambda_http::{Body, Request, Response};
 use serde::{Deserialize, Serialize};
-pub use shared::http::route_path;
-use shared::http::{api_request_id, method_not_allowed, not_found};
+use shared::http::ApiRequestId;
 pub use shared::http::{error_response, json_response, misconfigured_response, serve_error};
 use shared::metrics::{Metrics, Unit};
 
@@ -101,8 +110,10 @@ pub mod request;
 
 pub use aws::{classify_sdk_error, RekognitionDetector};
 pub use config::{Config, DEFAULT_KEY_PREFIX};
-pub use error::DetectError;
-pub use request::{parse_request, validate_key, LabelsRequest};
+pub use error::{ApiError, DetectError};
+pub use request::{parse_body, parse_query, validate_key, InvalidRequest, LabelsRequest};
+
+use request::Input;
 
 #[cfg(test)]
 mod tests;
@@ -187,25 +198,74 @@ pub struct LabelsResponse {
     pub label_model_version: Option<String>,
 }
 
-/// Where a request goes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Route {
-    Labels,
-    NotFound,
-    MethodNotAllowed,
+/// The routes: `GET` and `POST` [`ROUTE`]; 404 elsewhere, 405 (with `Allow: GET, POST`) for
+/// another method on it, `HEAD` included. Bodies are read whole, without axum's size limit:
+/// API Gateway and Lambda cap them already.
+pub fn router<D: LabelDetector + 'static>(handler: Arc<Handler<D>>) -> Router {
+    Router::new()
+        .route(
+            ROUTE,
+            get(get_labels::<D>)
+                .post(post_labels::<D>)
+                .head(method_not_allowed),
+        )
+        .fallback(no_such_route)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::disable())
+        .with_state(handler)
 }
 
-pub fn route(req: &Request) -> Route {
-    if route_path(req) != ROUTE {
-        Route::NotFound
-    } else if req.method() == Method::GET || req.method() == Method::POST {
-        Route::Labels
-    } else {
-        Route::MethodNotAllowed
-    }
+/// Serves `handler` under the Lambda runtime until it shuts the process down.
+pub async fn run<D: LabelDetector + 'static>(
+    handler: Handler<D>,
+) -> Result<(), lambda_http::Error> {
+    shared::http::serve(router(Arc::new(handler))).await
 }
 
-/// The handler.
+async fn get_labels<D: LabelDetector>(
+    State(handler): State<Arc<Handler<D>>>,
+    ApiRequestId(api_request_id): ApiRequestId,
+    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+) -> Response {
+    handler
+        .answer(&api_request_id, &Method::GET, Input::Query(query))
+        .await
+}
+
+async fn post_labels<D: LabelDetector>(
+    State(handler): State<Arc<Handler<D>>>,
+    ApiRequestId(api_request_id): ApiRequestId,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    handler
+        .answer(&api_request_id, &Method::POST, Input::Body(body))
+        .await
+}
+
+async fn no_such_route(ApiRequestId(api_request_id): ApiRequestId, method: Method) -> ApiError {
+    tracing::warn!(
+        api_request_id,
+        method = method.as_str(),
+        status = 404,
+        "no such route"
+    );
+    ApiError::NoSuchRoute
+}
+
+async fn method_not_allowed(
+    ApiRequestId(api_request_id): ApiRequestId,
+    method: Method,
+) -> ApiError {
+    tracing::warn!(
+        api_request_id,
+        method = method.as_str(),
+        status = 405,
+        "method not allowed"
+    );
+    ApiError::MethodNotAllowed(method)
+}
+
+/// The handler: generic over the detector, so tests need no network.
 pub struct Handler<D> {
     detector: D,
     config: Config,
@@ -220,51 +280,29 @@ impl<D: LabelDetector> Handler<D> {
         &self.config
     }
 
-    /// Answers one request, recording metrics. Every failure is a response; nothing panics.
-    pub async fn handle(&self, req: Request) -> Response<Body> {
+    /// Answers one routed request, recording metrics. Every failure is an answer.
+    async fn answer(&self, api_request_id: &str, method: &Method, input: Input) -> Response {
         let mut metrics = Metrics::from_env();
-        let response = self.respond(req, &mut metrics).await;
+        let response = self
+            .respond(api_request_id, method.as_str(), input, &mut metrics)
+            .await
+            .unwrap_or_else(IntoResponse::into_response);
         metrics.flush();
         response
     }
 
-    async fn respond(&self, req: Request, metrics: &mut Metrics) -> Response<Body> {
-        let api_request_id = api_request_id(&req);
-        let method = req.method().as_str().to_owned();
-        match route(&req) {
-            Route::Labels => {}
-            Route::NotFound => {
-                return not_found(
-                    &api_request_id,
-                    &method,
-                    &format!("path: no such route, use GET or POST {ROUTE}"),
-                );
-            }
-            Route::MethodNotAllowed => {
-                return method_not_allowed(
-                    &api_request_id,
-                    &method,
-                    &format!("method: {method} is not allowed on {ROUTE}, use GET or POST"),
-                    "GET, POST",
-                );
-            }
-        }
+    async fn respond(
+        &self,
+        api_request_id: &str,
+        method: &str,
+        input: Input,
+        metrics: &mut Metrics,
+    ) -> Result<Response, ApiError> {
         metrics.count("LabelRequests");
-        let request = match parse_request(&req, &self.config.key_prefix) {
-            Ok(r) => r,
-            Err(e) => {
-                metrics.count("InvalidRequests");
-                tracing::warn!(
-                    api_request_id,
-                    method,
-                    status = 400,
-                    "invalid request: {}",
-                    e.message
-                );
-                return error_response(StatusCode::BAD_REQUEST, e.kind.error_type(), &e.message);
-            }
-        };
-        drop(req);
+        let request = input.parse(&self.config.key_prefix).inspect_err(|e| {
+            metrics.count("InvalidRequests");
+            tracing::warn!(api_request_id, method, status = 400, "invalid request: {e}");
+        })?;
         tracing::info!(
             api_request_id,
             method,
@@ -285,57 +323,51 @@ impl<D: LabelDetector> Handler<D> {
             .await;
         let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
         metrics.add("DetectLabelsLatency", Unit::Milliseconds, latency_ms);
-        match result {
-            Ok(detection) => {
-                let mut labels = detection.labels;
-                sort_labels(&mut labels);
-                metrics.add("LabelsReturned", Unit::Count, labels.len() as f64);
-                tracing::info!(
-                    api_request_id,
-                    status = 200,
-                    labels = labels.len(),
-                    latency_ms,
-                    "labels detected"
-                );
-                json_response(
-                    StatusCode::OK,
-                    &LabelsResponse {
-                        bucket: self.config.upload_bucket.clone(),
-                        key: request.key,
-                        labels,
-                        label_model_version: detection.label_model_version,
-                    },
-                )
-            }
-            Err(e) => {
-                metrics.count(e.metric());
-                let status = e.status().as_u16();
-                if status >= 500 {
-                    tracing::error!(
-                        api_request_id,
-                        status,
-                        error_type = e.kind().error_type(),
-                        latency_ms,
-                        "detection failed: {}",
-                        e.detail()
-                    );
-                } else {
-                    tracing::warn!(
-                        api_request_id,
-                        status,
-                        error_type = e.kind().error_type(),
-                        latency_ms,
-                        "detection refused: {}",
-                        e.detail()
-                    );
-                }
-                e.into_response()
-            }
-        }
+        let detection = result.map_err(|e| {
+            metrics.count(e.metric());
+            log_failure(&e, api_request_id, latency_ms);
+            ApiError::from(e)
+        })?;
+        let mut labels = detection.labels;
+        sort_labels(&mut labels);
+        metrics.add("LabelsReturned", Unit::Count, labels.len() as f64);
+        tracing::info!(
+            api_request_id,
+            status = 200,
+            labels = labels.len(),
+            latency_ms,
+            "labels detected"
+        );
+        let body = LabelsResponse {
+            bucket: self.config.upload_bucket.clone(),
+            key: request.key,
+            labels,
+            label_model_version: detection.label_model_version,
+        };
+        Ok(json_response(StatusCode::OK, &body).into_response())
     }
 }
 
-/// Serves `handler` under the Lambda runtime until it shuts the process down.
-pub async fn run<D: LabelDetector>(handler: Handler<D>) -> Result<(), lambda_http::Error> {
-    shared::http::run(|req| handler.handle(req)).await
+/// Logs a detection failure: an error when the answer is a 5xx, else a warning.
+fn log_failure(e: &DetectError, api_request_id: &str, latency_ms: f64) {
+    let status = e.status().as_u16();
+    if status >= 500 {
+        tracing::error!(
+            api_request_id,
+            status,
+            error_type = e.kind().error_type(),
+            latency_ms,
+            "detection failed: {}",
+            e.detail()
+        );
+    } else {
+        tracing::warn!(
+            api_request_id,
+            status,
+            error_type = e.kind().error_type(),
+            latency_ms,
+            "detection refused: {}",
+            e.detail()
+        );
+    }
 }

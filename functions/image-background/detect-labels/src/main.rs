@@ -1,5 +1,5 @@
 //! Lambda entry point: builds the Rekognition client once, then answers API Gateway HTTP API
-//! requests (`GET`/`POST /labels`) with [`detect_labels::Handler`].
+//! requests (`GET`/`POST /labels`) with [`detect_labels::router`].
 
 use detect_labels::{Config, Handler, RekognitionDetector};
 use shared::config::Env;

@@ -1,10 +1,12 @@
 //! Reading and validating a request: the JSON body of a POST, the query string of a GET. Every
 //! error names the field and its limit, and never echoes the key.
 
-use lambda_http::http::Method;
-use lambda_http::{Request, RequestExt};
+use std::collections::BTreeMap;
+
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::Query;
 use serde_json::Value;
-use shared::PipelineError;
 
 use crate::{DEFAULT_MAX_LABELS, DEFAULT_MIN_CONFIDENCE, MAX_KEY_BYTES, MAX_LABELS_LIMIT};
 
@@ -18,13 +20,53 @@ pub struct LabelsRequest {
     pub min_confidence: f32,
 }
 
-/// Reads and validates the request: the body for POST, the query string for GET.
-pub fn parse_request(req: &Request, key_prefix: &str) -> Result<LabelsRequest, PipelineError> {
-    let fields = if req.method() == Method::POST {
-        fields_from_body(req.body().as_ref())?
-    } else {
-        fields_from_query(req)?
-    };
+/// A bad field or parameter, displayed `<field>: <problem>`; the problem states the limit.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {problem}")]
+pub struct InvalidRequest {
+    pub field: String,
+    pub problem: String,
+}
+
+/// What a routed request carries, as axum extracted it: the query of a GET, the body of a POST.
+#[derive(Debug)]
+pub(crate) enum Input {
+    Query(Result<Query<Vec<(String, String)>>, QueryRejection>),
+    Body(Result<Bytes, BytesRejection>),
+}
+
+impl Input {
+    /// Reads and validates the request.
+    pub(crate) fn parse(self, key_prefix: &str) -> Result<LabelsRequest, InvalidRequest> {
+        match self {
+            Input::Query(Ok(Query(pairs))) => parse_query(
+                pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+                key_prefix,
+            ),
+            Input::Query(Err(e)) => Err(invalid("query", e.body_text())),
+            Input::Body(Ok(body)) => parse_body(&body, key_prefix),
+            Input::Body(Err(e)) => Err(invalid(
+                "body",
+                format!("could not be read ({})", e.body_text()),
+            )),
+        }
+    }
+}
+
+/// Reads and validates the JSON body of a POST.
+pub fn parse_body(body: &[u8], key_prefix: &str) -> Result<LabelsRequest, InvalidRequest> {
+    validated(fields_from_body(body)?, key_prefix)
+}
+
+/// Reads and validates the query of a GET: its `(name, value)` pairs, decoded, in order.
+pub fn parse_query<'a>(
+    pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+    key_prefix: &str,
+) -> Result<LabelsRequest, InvalidRequest> {
+    validated(fields_from_query(pairs)?, key_prefix)
+}
+
+fn validated(fields: Fields, key_prefix: &str) -> Result<LabelsRequest, InvalidRequest> {
     let key = validate_key(fields.key, key_prefix)?;
     Ok(LabelsRequest {
         key,
@@ -41,8 +83,11 @@ struct Fields {
     min_confidence: Option<f32>,
 }
 
-fn invalid(field: &str, problem: impl std::fmt::Display) -> PipelineError {
-    PipelineError::invalid_input(format!("{field}: {problem}"))
+fn invalid(field: &str, problem: impl std::fmt::Display) -> InvalidRequest {
+    InvalidRequest {
+        field: field.to_owned(),
+        problem: problem.to_string(),
+    }
 }
 
 fn max_labels_limit() -> String {
@@ -60,7 +105,7 @@ fn shown(name: &str) -> String {
     s
 }
 
-fn fields_from_body(body: &[u8]) -> Result<Fields, PipelineError> {
+fn fields_from_body(body: &[u8]) -> Result<Fields, InvalidRequest> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(invalid(
             "body",
@@ -96,7 +141,7 @@ fn fields_from_body(body: &[u8]) -> Result<Fields, PipelineError> {
     Ok(fields)
 }
 
-fn max_labels_from_json(value: &Value) -> Result<Option<u32>, PipelineError> {
+fn max_labels_from_json(value: &Value) -> Result<Option<u32>, InvalidRequest> {
     match value {
         Value::Null => Ok(None),
         Value::Number(n) => match n.as_i64() {
@@ -124,7 +169,7 @@ fn max_labels_from_json(value: &Value) -> Result<Option<u32>, PipelineError> {
     }
 }
 
-fn check_max_labels(v: i64) -> Result<u32, PipelineError> {
+fn check_max_labels(v: i64) -> Result<u32, InvalidRequest> {
     match u32::try_from(v) {
         Ok(n) if (1..=MAX_LABELS_LIMIT).contains(&n) => Ok(n),
         _ => Err(invalid(
@@ -134,7 +179,7 @@ fn check_max_labels(v: i64) -> Result<u32, PipelineError> {
     }
 }
 
-fn min_confidence_from_json(value: &Value) -> Result<Option<f32>, PipelineError> {
+fn min_confidence_from_json(value: &Value) -> Result<Option<f32>, InvalidRequest> {
     match value {
         Value::Null => Ok(None),
         Value::Number(n) => match n.as_f64() {
@@ -151,7 +196,7 @@ fn min_confidence_from_json(value: &Value) -> Result<Option<f32>, PipelineError>
     }
 }
 
-fn check_min_confidence(v: f64) -> Result<f32, PipelineError> {
+fn check_min_confidence(v: f64) -> Result<f32, InvalidRequest> {
     if !v.is_finite() {
         return Err(invalid(
             "minConfidence",
@@ -167,16 +212,17 @@ fn check_min_confidence(v: f64) -> Result<f32, PipelineError> {
     Ok(v as f32)
 }
 
-fn fields_from_query(req: &Request) -> Result<Fields, PipelineError> {
+/// Parameters are checked in name order, so the first error is the same whatever the order of
+/// the query.
+fn fields_from_query<'a>(
+    pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> Result<Fields, InvalidRequest> {
+    let mut params: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for (name, value) in pairs {
+        params.entry(name).or_default().push(value);
+    }
     let mut fields = Fields::default();
-    let Some(params) = req.query_string_parameters_ref() else {
-        return Ok(fields);
-    };
-    let mut names: Vec<&str> = params.iter().map(|(k, _)| k).collect();
-    names.sort_unstable();
-    names.dedup();
-    for name in names {
-        let values = params.all(name).unwrap_or_default();
+    for (name, values) in params {
         if !matches!(name, "key" | "maxLabels" | "minConfidence") {
             return Err(invalid(
                 &shown(name),
@@ -217,7 +263,7 @@ fn fields_from_query(req: &Request) -> Result<Fields, PipelineError> {
 }
 
 /// Checks the key; messages never echo it.
-pub fn validate_key(key: Option<String>, prefix: &str) -> Result<String, PipelineError> {
+pub fn validate_key(key: Option<String>, prefix: &str) -> Result<String, InvalidRequest> {
     let under = if prefix.is_empty() {
         "in the upload bucket".to_owned()
     } else {

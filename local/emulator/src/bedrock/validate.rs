@@ -214,7 +214,7 @@ pub fn outpaint_job(model_id: &str, family: Family, body: &[u8]) -> Result<Outpa
                     "the mask image must contain only pure black (0,0,0) and pure white (255,255,255) pixels",
                 ));
             }
-            MaskSource::Image(image::DynamicImage::ImageRgb8(gray).to_luma8())
+            MaskSource::Image(DynamicImage::ImageRgb8(gray).to_luma8())
         }
         (None, None) => unreachable!("checked above"),
     };
@@ -673,7 +673,7 @@ mod tests {
 
     #[test]
     fn the_mask_comes_from_the_mask_else_the_alpha_else_everything() {
-        let rgba = image::RgbaImage::from_fn(64, 64, |x, _| {
+        let rgba = RgbaImage::from_fn(64, 64, |x, _| {
             image::Rgba([9, 9, 9, if x < 32 { 255 } else { 0 }])
         });
         let job = inpaint_job(&body(json!({"image": png(rgba.clone()), "prompt": "p"}))).unwrap();

@@ -63,7 +63,7 @@ fn each_error_answer_has_its_status_type_and_headers() {
     let cases = [
         (ApiError::NoSuchRoute, 404, "NotFound", None),
         (
-            ApiError::MethodNotAllowed(lambda_http::http::Method::POST),
+            ApiError::MethodNotAllowed(Method::POST),
             405,
             "MethodNotAllowed",
             Some((header::ALLOW, "GET")),
@@ -101,7 +101,7 @@ fn each_error_answer_has_its_status_type_and_headers() {
     ];
     for (err, status, error_type, extra) in cases {
         let message = err.to_string();
-        let response = axum::response::IntoResponse::into_response(err.clone());
+        let response = IntoResponse::into_response(err.clone());
         assert_eq!(response.status().as_u16(), status, "{err:?}");
         assert_eq!(err.error_type(), error_type);
         let headers = response.headers();
