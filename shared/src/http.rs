@@ -17,8 +17,8 @@
 //! its own). [`ApiRequestId`] extracts API Gateway's request id for logs. Handler tests call
 //! the router as the runtime does with [`oneshot`] (feature `fakes`).
 //!
-//! [`run`], [`not_found`] and [`method_not_allowed`] serve functions that still route by hand
-//! (a handler from [`Request`] to [`Response`]).
+//! [`run`] serves a handler from [`Request`] to [`Response`] (the answer of a misconfigured
+//! function, [`serve_error`]); [`log_unrouted`] logs what a router's fallbacks answer.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -29,7 +29,7 @@ use axum::extract::FromRequestParts;
 use axum::Router;
 use lambda_http::http::request::Parts;
 use lambda_http::http::uri::PathAndQuery;
-use lambda_http::http::{header, HeaderValue, StatusCode, Uri};
+use lambda_http::http::{header, HeaderValue, Method, StatusCode, Uri};
 use lambda_http::request::RequestContext;
 use lambda_http::tower::Service;
 use lambda_http::{service_fn, Body, Request, RequestExt, Response};
@@ -75,25 +75,27 @@ pub fn misconfigured_response(err: &PipelineError) -> Response<Body> {
     )
 }
 
-/// 404 `NotFound` (logged with the method and API Gateway's request id).
-pub fn not_found(api_request_id: &str, method: &str, message: &str) -> Response<Body> {
-    tracing::warn!(api_request_id, method, status = 404, "no such route");
-    error_response(StatusCode::NOT_FOUND, "NotFound", message)
-}
-
-/// 405 `MethodNotAllowed` with the `Allow` header (logged like [`not_found`]).
-pub fn method_not_allowed(
-    api_request_id: &str,
-    method: &str,
-    message: &str,
-    allow: &'static str,
-) -> Response<Body> {
-    tracing::warn!(api_request_id, method, status = 405, "method not allowed");
-    let mut response = error_response(StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed", message);
-    response
-        .headers_mut()
-        .insert(header::ALLOW, HeaderValue::from_static(allow));
-    response
+/// Logs a request no route answers: 404 "no such route" or 405 "method not allowed", with API
+/// Gateway's request id and the method. For routers' `fallback` and
+/// `method_not_allowed_fallback`; the answer itself is the function's.
+pub fn log_unrouted(api_request_id: &str, method: &Method, status: StatusCode) {
+    let method = method.as_str();
+    let status_code = status.as_u16();
+    if status == StatusCode::METHOD_NOT_ALLOWED {
+        tracing::warn!(
+            api_request_id,
+            method,
+            status = status_code,
+            "method not allowed"
+        );
+    } else {
+        tracing::warn!(
+            api_request_id,
+            method,
+            status = status_code,
+            "no such route"
+        );
+    }
 }
 
 /// The request's path without the stage prefix API Gateway adds for a named stage, and without

@@ -243,12 +243,7 @@ async fn post_labels<D: LabelDetector>(
 }
 
 async fn no_such_route(ApiRequestId(api_request_id): ApiRequestId, method: Method) -> ApiError {
-    tracing::warn!(
-        api_request_id,
-        method = method.as_str(),
-        status = 404,
-        "no such route"
-    );
+    shared::http::log_unrouted(&api_request_id, &method, StatusCode::NOT_FOUND);
     ApiError::NoSuchRoute
 }
 
@@ -256,12 +251,7 @@ async fn method_not_allowed(
     ApiRequestId(api_request_id): ApiRequestId,
     method: Method,
 ) -> ApiError {
-    tracing::warn!(
-        api_request_id,
-        method = method.as_str(),
-        status = 405,
-        "method not allowed"
-    );
+    shared::http::log_unrouted(&api_request_id, &method, StatusCode::METHOD_NOT_ALLOWED);
     ApiError::MethodNotAllowed(method)
 }
 

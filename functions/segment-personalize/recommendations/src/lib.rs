@@ -27,7 +27,7 @@ use axum::routing::get;
 use axum::Router;
 use lambda_http::aws_lambda_events::query_map::QueryMap;
 use lambda_http::http::request::Parts;
-use lambda_http::http::Method;
+use lambda_http::http::{Method, StatusCode};
 use lambda_http::RequestExt;
 use shared::http::ApiRequestId;
 use shared::metrics::{Metrics, Unit};
@@ -120,12 +120,7 @@ async fn related<R: Recommender, C: Cache, K: Clock>(
 }
 
 async fn no_such_route(ApiRequestId(api_request_id): ApiRequestId, method: Method) -> ApiError {
-    tracing::warn!(
-        api_request_id,
-        method = method.as_str(),
-        status = 404,
-        "no such route"
-    );
+    shared::http::log_unrouted(&api_request_id, &method, StatusCode::NOT_FOUND);
     ApiError::NoSuchRoute
 }
 
@@ -133,12 +128,7 @@ async fn method_not_allowed(
     ApiRequestId(api_request_id): ApiRequestId,
     method: Method,
 ) -> ApiError {
-    tracing::warn!(
-        api_request_id,
-        method = method.as_str(),
-        status = 405,
-        "method not allowed"
-    );
+    shared::http::log_unrouted(&api_request_id, &method, StatusCode::METHOD_NOT_ALLOWED);
     ApiError::MethodNotAllowed(method)
 }
 
