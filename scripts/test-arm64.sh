@@ -37,7 +37,7 @@ export CC_aarch64_unknown_linux_gnu=aarch64-linux-gnu-gcc
 
 args=("$@")
 if ((${#args[@]} == 0)); then
-    args=(-p mlpipe-shared-core -p mlpipe-shared --all-features
+    args=(-p mlpipe-shared-core -p mlpipe-json-scan -p mlpipe-shared --all-features
         -p genesys-lex-core -p image-background-core -p segment-personalize-core
         -p lex-transcript-converter -p genesys-transcript-fetcher
         -p start-image-job -p segment-personalize-forwarder)

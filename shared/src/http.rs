@@ -14,7 +14,8 @@
 //!   carry it in `rawPath`, so the path would keep it. Functions need no setting for this.
 //!
 //! Answers are the router's, without the `Content-Length` header axum adds (API Gateway sets
-//! its own). [`ApiRequestId`] extracts API Gateway's request id for logs. Handler tests call
+//! its own). Every request runs in a span `http_request` with API Gateway's request id and the
+//! method, so every log line of the request carries both. Handler tests call
 //! the router as the runtime does with [`oneshot`] (feature `fakes`).
 //!
 //! [`run`] serves a handler from [`Request`] to [`Response`] (the answer of a misconfigured
@@ -25,11 +26,9 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use axum::extract::FromRequestParts;
 use axum::Router;
-use lambda_http::http::request::Parts;
 use lambda_http::http::uri::PathAndQuery;
-use lambda_http::http::{header, HeaderValue, Method, StatusCode, Uri};
+use lambda_http::http::{header, HeaderValue, StatusCode, Uri};
 use lambda_http::request::RequestContext;
 use lambda_http::tower::Service;
 use lambda_http::{service_fn, Body, Request, RequestExt, Response};
@@ -75,26 +74,15 @@ pub fn misconfigured_response(err: &PipelineError) -> Response<Body> {
     )
 }
 
-/// Logs a request no route answers: 404 "no such route" or 405 "method not allowed", with API
-/// Gateway's request id and the method. For routers' `fallback` and
-/// `method_not_allowed_fallback`; the answer itself is the function's.
-pub fn log_unrouted(api_request_id: &str, method: &Method, status: StatusCode) {
-    let method = method.as_str();
+/// Logs a request no route answers: 404 "no such route" or 405 "method not allowed" (the
+/// request's span carries API Gateway's request id and the method). For routers' `fallback`
+/// and `method_not_allowed_fallback`; the answer itself is the function's.
+pub fn log_unrouted(status: StatusCode) {
     let status_code = status.as_u16();
     if status == StatusCode::METHOD_NOT_ALLOWED {
-        tracing::warn!(
-            api_request_id,
-            method,
-            status = status_code,
-            "method not allowed"
-        );
+        tracing::warn!(status = status_code, "method not allowed");
     } else {
-        tracing::warn!(
-            api_request_id,
-            method,
-            status = status_code,
-            "no such route"
-        );
+        tracing::warn!(status = status_code, "no such route");
     }
 }
 
@@ -267,19 +255,6 @@ fn with_path(uri: &Uri, path: &str) -> Option<Uri> {
     Uri::from_parts(parts).ok()
 }
 
-/// API Gateway's request id (empty outside API Gateway), for logs: an axum extractor that
-/// never fails.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ApiRequestId(pub String);
-
-impl<S: Send + Sync> FromRequestParts<S> for ApiRequestId {
-    type Rejection = Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(Self(request_id(parts.request_context_ref())))
-    }
-}
-
 /// Calls `router` once as [`serve`] would, with a request from [`request_from_event`], and
 /// collects the answer (feature `fakes`).
 #[cfg(any(test, feature = "fakes"))]
@@ -331,16 +306,9 @@ mod tests {
         Router::new()
             .route(
                 "/items/{id}",
-                get(
-                    |Path(id): Path<String>,
-                     ApiRequestId(request): ApiRequestId,
-                     uri: Uri| async move {
-                        json_response(
-                            StatusCode::OK,
-                            &json!({"id": id, "request": request, "uri": uri.to_string()}),
-                        )
-                    },
-                ),
+                get(|Path(id): Path<String>, uri: Uri| async move {
+                    json_response(StatusCode::OK, &json!({"id": id, "uri": uri.to_string()}))
+                }),
             )
             .fallback(|| async { error_response(StatusCode::NOT_FOUND, "NotFound", "no") })
     }
@@ -364,7 +332,6 @@ mod tests {
             let (status, body) = body(event(path, "x=1", stage)).await;
             assert_eq!(status, StatusCode::OK, "{path} on {stage}: {body}");
             assert_eq!(body["id"], "a b", "{path}");
-            assert_eq!(body["request"], "api-req-1");
             assert!(
                 body["uri"].as_str().unwrap().ends_with("/items/a%20b?x=1"),
                 "{body}"

@@ -14,7 +14,7 @@
 //! * [`store`]: object storage (S3) behind a small trait, so handlers test without a network
 //!   (`MemoryStore` with the feature `fakes`).
 //! * [`s3_event`]: S3 event notifications: the bucket and decoded key of each record.
-//! * [`json_scan`], `damage`: re-exported from the pure `shared_core`.
+//! * [`config`], `damage`: re-exported from the pure `shared_core`.
 
 pub mod aws;
 pub mod error;
@@ -27,6 +27,6 @@ pub mod s3_event;
 pub mod store;
 
 pub use error::{ErrorKind, PipelineError};
+pub use shared_core::config;
 #[cfg(any(test, feature = "fakes"))]
 pub use shared_core::damage;
-pub use shared_core::{config, json_scan};

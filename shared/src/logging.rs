@@ -297,13 +297,19 @@ pub mod capture {
         })
     }
 
-    /// The events of [`global_json`] whose field `field` is `value`.
+    /// The events of [`global_json`] where `field` is `value`, as the event's own field or
+    /// as a field of a span it is in.
     pub fn json_lines_with(field: &str, value: &str) -> Vec<Value> {
         global_json()
             .text()
             .lines()
             .map(|l| serde_json::from_str::<Value>(l).expect("JSON log line"))
-            .filter(|l| l["fields"][field] == value)
+            .filter(|l| {
+                l["fields"][field] == value
+                    || l["spans"]
+                        .as_array()
+                        .is_some_and(|spans| spans.iter().any(|s| s[field] == value))
+            })
             .collect()
     }
 }

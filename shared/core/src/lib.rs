@@ -5,8 +5,6 @@
 //!   from permanent failures (the SDK error classification is `shared::error::from_sdk`).
 //! * [`config`]: configuration values from a [`config::Source`] (the environment in production),
 //!   with errors that name the variable.
-//! * [`json_scan`]: finds the end of a JSON object or array in bytes (SSE2 on x86_64), for the
-//!   skimming parsers of large documents.
 //! * `damage` (feature `fakes` or tests): every truncated and byte-damaged copy of an input, for
 //!   "never panics" tests.
 
@@ -14,6 +12,5 @@ pub mod config;
 #[cfg(any(test, feature = "fakes"))]
 pub mod damage;
 pub mod error;
-pub mod json_scan;
 
 pub use error::{ErrorKind, PipelineError};

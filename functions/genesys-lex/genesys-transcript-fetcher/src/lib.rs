@@ -200,7 +200,7 @@ where
         conversation_id: &str,
         communication_id: &str,
     ) -> Result<Outcome, PipelineError> {
-        tracing::info!(conversation_id, communication_id, "fetching transcript");
+        tracing::info!("fetching transcript");
         let credentials = self.credentials().await?;
         let document = match self
             .source

@@ -132,7 +132,6 @@ impl<S: ObjectStore> Converter<S> {
                     )
                     .await?;
                 tracing::info!(
-                    conversation_id,
                     documents = keys.len(),
                     turns = c.turns,
                     output = %output,
@@ -158,7 +157,7 @@ impl<S: ObjectStore> Converter<S> {
                         .put(bucket, &note_key, to_bytes(&note), CONTENT_TYPE)
                         .await?;
                 }
-                tracing::info!(conversation_id, reason = %reason, "skipped");
+                tracing::info!(reason = %reason, "skipped");
                 metrics.count("TranscriptsSkipped");
                 Action::Skipped { reason }
             }

@@ -109,7 +109,11 @@ impl<S: ObjectStore> Converter<S> {
                 }
                 let action = self.on_object(bucket, key, metrics).await;
                 if let Err(e) = &action {
-                    tracing::error!(key = %key, error_type = e.kind.error_type(), "conversion failed: {}", e.message);
+                    tracing::error!(
+                        error_type = e.kind.error_type(),
+                        "conversion failed: {}",
+                        e.message
+                    );
                     metrics.count("ConversionErrors");
                 }
                 action
@@ -139,7 +143,7 @@ impl<S: ObjectStore> Converter<S> {
     ) -> Result<Action, PipelineError> {
         let raw_prefix = self.config.raw_prefix.as_str();
         if !keys::is_raw_document(raw_prefix, key) {
-            tracing::info!(key, "ignored: not a .json object under RAW_PREFIX");
+            tracing::info!("ignored: not a .json object under RAW_PREFIX");
             return Ok(Action::Ignored {
                 reason: format!("not a .json object under {raw_prefix:?}"),
             });

@@ -4,7 +4,8 @@ use std::io::Cursor;
 
 use image::{DynamicImage, ImageDecoder as _, ImageReader, RgbImage};
 
-use super::{human_bytes, Model};
+use super::Model;
+use crate::limits::human_bytes;
 use shared_core::PipelineError;
 
 /// The input formats Bedrock image models accept.

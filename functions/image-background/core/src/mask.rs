@@ -1,7 +1,8 @@
 //! The mask: `maskPrompt` from labels, or a `maskImage` drawn from bounding boxes.
 //!
 //! Colour convention (Bedrock Titan Image Generator user guide, `maskImage`; Nova Canvas
-//! follows it; see the note in the module above about verifying it): a pixel of 0 (black) is inside the mask, 255 (white) is outside. For
+//! follows it; the crate's "Masks" section says how it was verified): a pixel of 0 (black) is
+//! inside the mask, 255 (white) is outside. For
 //! OUTPAINTING the inside of the mask is kept and the outside is repainted, so we draw the
 //! boxes of the subjects to keep in black ([`MASK_KEEP`]) on a white ([`MASK_REPAINT`])
 //! canvas of exactly the fitted image's size.

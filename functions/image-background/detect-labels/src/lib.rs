@@ -99,7 +99,6 @@ use axum::routing::get;
 use axum::Router;
 use lambda_http::http::{Method, StatusCode};
 use serde::{Deserialize, Serialize};
-use shared::http::ApiRequestId;
 pub use shared::http::{error_response, json_response, misconfigured_response, serve_error};
 use shared::metrics::{Metrics, Unit};
 
@@ -224,34 +223,25 @@ pub async fn run<D: LabelDetector + 'static>(
 
 async fn get_labels<D: LabelDetector>(
     State(handler): State<Arc<Handler<D>>>,
-    ApiRequestId(api_request_id): ApiRequestId,
     query: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> Response {
-    handler
-        .answer(&api_request_id, &Method::GET, Input::Query(query))
-        .await
+    handler.answer(Input::Query(query)).await
 }
 
 async fn post_labels<D: LabelDetector>(
     State(handler): State<Arc<Handler<D>>>,
-    ApiRequestId(api_request_id): ApiRequestId,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    handler
-        .answer(&api_request_id, &Method::POST, Input::Body(body))
-        .await
+    handler.answer(Input::Body(body)).await
 }
 
-async fn no_such_route(ApiRequestId(api_request_id): ApiRequestId, method: Method) -> ApiError {
-    shared::http::log_unrouted(&api_request_id, &method, StatusCode::NOT_FOUND);
+async fn no_such_route() -> ApiError {
+    shared::http::log_unrouted(StatusCode::NOT_FOUND);
     ApiError::NoSuchRoute
 }
 
-async fn method_not_allowed(
-    ApiRequestId(api_request_id): ApiRequestId,
-    method: Method,
-) -> ApiError {
-    shared::http::log_unrouted(&api_request_id, &method, StatusCode::METHOD_NOT_ALLOWED);
+async fn method_not_allowed(method: Method) -> ApiError {
+    shared::http::log_unrouted(StatusCode::METHOD_NOT_ALLOWED);
     ApiError::MethodNotAllowed(method)
 }
 
@@ -271,31 +261,23 @@ impl<D: LabelDetector> Handler<D> {
     }
 
     /// Answers one routed request, recording metrics. Every failure is an answer.
-    async fn answer(&self, api_request_id: &str, method: &Method, input: Input) -> Response {
+    async fn answer(&self, input: Input) -> Response {
         let mut metrics = Metrics::from_env();
         let response = self
-            .respond(api_request_id, method.as_str(), input, &mut metrics)
+            .respond(input, &mut metrics)
             .await
             .unwrap_or_else(IntoResponse::into_response);
         metrics.flush();
         response
     }
 
-    async fn respond(
-        &self,
-        api_request_id: &str,
-        method: &str,
-        input: Input,
-        metrics: &mut Metrics,
-    ) -> Result<Response, ApiError> {
+    async fn respond(&self, input: Input, metrics: &mut Metrics) -> Result<Response, ApiError> {
         metrics.count("LabelRequests");
         let request = input.parse(&self.config.key_prefix).inspect_err(|e| {
             metrics.count("InvalidRequests");
-            tracing::warn!(api_request_id, method, status = 400, "invalid request: {e}");
+            tracing::warn!(status = 400, "invalid request: {e}");
         })?;
         tracing::info!(
-            api_request_id,
-            method,
             key_len = request.key.len(),
             max_labels = request.max_labels,
             min_confidence = f64::from(request.min_confidence),
@@ -315,14 +297,13 @@ impl<D: LabelDetector> Handler<D> {
         metrics.add("DetectLabelsLatency", Unit::Milliseconds, latency_ms);
         let detection = result.map_err(|e| {
             metrics.count(e.metric());
-            log_failure(&e, api_request_id, latency_ms);
+            log_failure(&e, latency_ms);
             ApiError::from(e)
         })?;
         let mut labels = detection.labels;
         sort_labels(&mut labels);
         metrics.add("LabelsReturned", Unit::Count, labels.len() as f64);
         tracing::info!(
-            api_request_id,
             status = 200,
             labels = labels.len(),
             latency_ms,
@@ -339,11 +320,10 @@ impl<D: LabelDetector> Handler<D> {
 }
 
 /// Logs a detection failure: an error when the answer is a 5xx, else a warning.
-fn log_failure(e: &DetectError, api_request_id: &str, latency_ms: f64) {
+fn log_failure(e: &DetectError, latency_ms: f64) {
     let status = e.status().as_u16();
     if status >= 500 {
         tracing::error!(
-            api_request_id,
             status,
             error_type = e.kind().error_type(),
             latency_ms,
@@ -352,7 +332,6 @@ fn log_failure(e: &DetectError, api_request_id: &str, latency_ms: f64) {
         );
     } else {
         tracing::warn!(
-            api_request_id,
             status,
             error_type = e.kind().error_type(),
             latency_ms,

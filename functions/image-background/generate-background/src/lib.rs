@@ -209,12 +209,7 @@ impl<S: ObjectStore, M: ImageModel, L: LabelFinder> Generator<S, M, L> {
                 .labels(&self.config.upload_bucket, image_key)
                 .await?;
             let boxes = boxes_for_labels("image.labels", wanted, &detected).map_err(in_image)?;
-            tracing::info!(
-                job_id,
-                image_key,
-                boxes = boxes.len(),
-                "labels resolved to boxes"
-            );
+            tracing::info!(boxes = boxes.len(), "labels resolved to boxes");
             job.mask = Mask::Boxes(boxes);
         }
         let prepared = prepare(model, &source, &job).map_err(in_image)?;
@@ -237,8 +232,6 @@ impl<S: ObjectStore, M: ImageModel, L: LabelFinder> Generator<S, M, L> {
         drop(subject);
         let t = built.transform;
         tracing::info!(
-            job_id,
-            image_key,
             model = %model_id,
             width = t.width,
             height = t.height,
@@ -271,7 +264,7 @@ impl<S: ObjectStore, M: ImageModel, L: LabelFinder> Generator<S, M, L> {
                         "image/png",
                     )
                     .await?;
-                tracing::info!(job_id, image_key, output_key = %key, bytes = size, "saved image");
+                tracing::info!(output_key = %key, bytes = size, "saved image");
                 outputs.push(Output {
                     bucket: self.config.output_bucket.clone(),
                     key,

@@ -165,13 +165,11 @@ impl<R: StatusRows, N: Notifier, P: Presigner, S: ObjectStore> Reporter<R, N, P,
         };
         if report.rows_not_in_items > 0 {
             tracing::warn!(
-                job_id = %job_id,
                 rows = report.rows_not_in_items,
                 "status rows of images that are not in the items file (listed anyway)"
             );
         }
         tracing::info!(
-            job_id = %job_id,
             total = report.total,
             succeeded = report.succeeded,
             failed = report.failed,
@@ -199,7 +197,6 @@ impl<R: StatusRows, N: Notifier, P: Presigner, S: ObjectStore> Reporter<R, N, P,
             self.config.url_expires,
         );
         tracing::info!(
-            job_id = %job_id,
             valid_until = %note.valid_until,
             limited_by = note.limited_by,
             "report link signed"
@@ -228,7 +225,7 @@ impl<R: StatusRows, N: Notifier, P: Presigner, S: ObjectStore> Reporter<R, N, P,
         self.notifier
             .publish(&subject(&report), &message(&report, &link.url, &note))
             .await?;
-        tracing::info!(job_id = %job_id, "report published");
+        tracing::info!("report published");
 
         let mut metrics = Metrics::from_env();
         metrics
@@ -275,7 +272,7 @@ impl<R: StatusRows, N: Notifier, P: Presigner, S: ObjectStore> Reporter<R, N, P,
         let keys = items::image_keys(&bytes, job_id).map_err(|msg| {
             PipelineError::invalid_input(format!("itemsKey: items file {uri}: {msg}"))
         })?;
-        tracing::info!(job_id, items = keys.len(), "items file read");
+        tracing::info!(items = keys.len(), "items file read");
         Ok(keys)
     }
 
@@ -298,7 +295,7 @@ impl<R: StatusRows, N: Notifier, P: Presigner, S: ObjectStore> Reporter<R, N, P,
                 Some(next) => start = Some(next),
             }
         }
-        tracing::info!(job_id, pages, rows = rows.len(), "status rows read");
+        tracing::info!(pages, rows = rows.len(), "status rows read");
         Ok(rows)
     }
 }

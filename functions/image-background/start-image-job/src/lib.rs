@@ -218,13 +218,13 @@ impl<S: ObjectStore, T: JobTable, X: Executions> Starter<S, T, X> {
             .strip_prefix(jobs_prefix)
             .filter(|_| key.ends_with(".json"))
         else {
-            tracing::info!(key, "ignored: not a .json object under JOBS_PREFIX");
+            tracing::info!("ignored: not a .json object under JOBS_PREFIX");
             return Ok(Action::Ignored {
                 reason: format!("not a .json object under {jobs_prefix:?}"),
             });
         };
         if rest.contains('/') {
-            tracing::info!(key, "ignored: in a folder below JOBS_PREFIX");
+            tracing::info!("ignored: in a folder below JOBS_PREFIX");
             return Ok(Action::Ignored {
                 reason: format!("not directly under {jobs_prefix:?}"),
             });
@@ -274,7 +274,6 @@ impl<S: ObjectStore, T: JobTable, X: Executions> Starter<S, T, X> {
                     .await?
                     .contains(&items_key);
                 tracing::info!(
-                    job_id = %job_id,
                     items_exist = exists,
                     "job already recorded; starting its execution if missing"
                 );
@@ -305,7 +304,7 @@ impl<S: ObjectStore, T: JobTable, X: Executions> Starter<S, T, X> {
             .await?
         {
             Started::Started { execution_arn } => {
-                tracing::info!(job_id = %job_id, image_count, execution_arn, "execution started");
+                tracing::info!(image_count, execution_arn, "execution started");
                 metrics.count("JobsStarted");
                 Ok(Action::Started {
                     job_id,
@@ -314,7 +313,6 @@ impl<S: ObjectStore, T: JobTable, X: Executions> Starter<S, T, X> {
             }
             Started::AlreadyExists => {
                 tracing::warn!(
-                    job_id = %job_id,
                     execution_arn,
                     "duplicate trigger: an execution for this job already exists"
                 );

@@ -1,13 +1,21 @@
 //! Forwarder configuration: from environment variables (the Lambda function) or a JSON file
 //! (`mlpipe segment map --config FILE`), parsed and checked once.
+//!
+//! The setting names, their defaults and the [`Config`] they make are here; `event_types` holds
+//! the `EVENT_TYPE_MAP` lookup ([`EventTypeMap`]), `source` reads the settings from the
+//! environment or a JSON file ([`Config::from_source`], [`Config::from_json`]) and `check` holds
+//! the checks across settings.
 
-use std::collections::{HashMap, HashSet};
-use std::hash::{BuildHasherDefault, Hasher};
+mod check;
+mod event_types;
+mod source;
 
-use shared_core::config::{optional, required, ConfigError, Source};
+use shared_core::config::ConfigError;
 
-use super::limits;
 use super::path::{Keep, PropertyPath, Selector};
+
+pub use event_types::{EventTypeLookup, EventTypeMap};
+use source::parse_list;
 
 /// Event tracker tracking id (required).
 pub const TRACKING_ID: &str = "PERSONALIZE_TRACKING_ID";
@@ -54,107 +62,6 @@ pub const RESERVED_EVENT_PROPERTY_KEYS: [&str; 6] = [
     "recommendationId",
     "impression",
 ];
-
-/// FNV-1a (64-bit): the event type map is looked up once per message with short keys that come
-/// from the configuration, where SipHash's flooding resistance buys nothing.
-#[derive(Debug, Clone, Copy)]
-struct Fnv(u64);
-
-impl Default for Fnv {
-    fn default() -> Self {
-        Self(0xcbf2_9ce4_8422_2325)
-    }
-}
-
-impl Hasher for Fnv {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-}
-
-/// Segment event name -> Personalize event type.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct EventTypeMap {
-    map: HashMap<String, Option<String>, BuildHasherDefault<Fnv>>,
-    /// The `"*"` entry: what unmapped names become (`None` entry = pass through).
-    fallback: Option<Option<String>>,
-}
-
-/// What [`EventTypeMap::lookup`] decided.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EventTypeLookup<'c> {
-    /// Send with this event type.
-    Mapped(&'c str),
-    /// Not in the map: send with the Segment name.
-    PassThrough,
-    /// Mapped to null: do not forward.
-    Dropped,
-}
-
-impl EventTypeMap {
-    /// Parses the JSON object form, e.g. `{"Product Viewed":"View","Signed In":null,"*":null}`.
-    pub fn parse(json: &str) -> Result<Self, String> {
-        let value: serde_json::Value =
-            serde_json::from_str(json).map_err(|e| format!("not valid JSON: {e}"))?;
-        let serde_json::Value::Object(entries) = value else {
-            return Err("expected a JSON object of event name -> event type".to_owned());
-        };
-        let mut out = Self::default();
-        for (name, target) in entries {
-            if name.is_empty() {
-                return Err("empty event name".to_owned());
-            }
-            let target = match target {
-                serde_json::Value::Null => None,
-                serde_json::Value::String(t) => {
-                    if t.is_empty() || t.chars().count() > limits::EVENT_TYPE {
-                        return Err(format!(
-                            "{name:?}: event type must be 1-{} characters",
-                            limits::EVENT_TYPE
-                        ));
-                    }
-                    Some(t)
-                }
-                _ => return Err(format!("{name:?}: expected a string or null")),
-            };
-            if name == "*" {
-                out.fallback = Some(target);
-            } else {
-                out.map.insert(name, target);
-            }
-        }
-        Ok(out)
-    }
-
-    /// Adds or replaces one entry (`None` drops the event).
-    pub fn insert(&mut self, name: impl Into<String>, event_type: Option<String>) {
-        self.map.insert(name.into(), event_type);
-    }
-
-    pub fn lookup(&self, name: &str) -> EventTypeLookup<'_> {
-        let entry = match self.map.get(name) {
-            Some(e) => e,
-            None => match &self.fallback {
-                Some(e) => e,
-                None => return EventTypeLookup::PassThrough,
-            },
-        };
-        match entry {
-            Some(t) => EventTypeLookup::Mapped(t),
-            None => EventTypeLookup::Dropped,
-        }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.map.is_empty() && self.fallback.is_none()
-    }
-}
 
 /// Everything the mapping needs, parsed once (paths compiled, limits checked). Built by
 /// [`Config::from_source`] or [`Config::from_json`]; read-only afterwards.
@@ -260,195 +167,6 @@ impl Config {
             traits.add(p.segments());
         }
         self.keep_traits = traits;
-    }
-
-    /// Reads and checks every setting (see [`SETTINGS`]); errors name the variable.
-    pub fn from_source(src: &impl Source) -> Result<Self, ConfigError> {
-        let tracking_id = required(src, TRACKING_ID)?;
-        if tracking_id.chars().count() > limits::TRACKING_ID {
-            return Err(ConfigError::new(
-                TRACKING_ID,
-                format!("longer than {} characters", limits::TRACKING_ID),
-            ));
-        }
-        let mut config = Self::defaults(tracking_id);
-
-        if let Some(arn) = optional(src, USERS_DATASET_ARN) {
-            check_dataset_arn(&arn).map_err(|r| ConfigError::new(USERS_DATASET_ARN, r))?;
-            config.users_dataset_arn = Some(arn);
-        }
-        if let Some(raw) = optional(src, EVENT_TYPE_MAP) {
-            config.event_types =
-                EventTypeMap::parse(&raw).map_err(|r| ConfigError::new(EVENT_TYPE_MAP, r))?;
-        }
-        if let Some(raw) = optional(src, ITEM_ID_PATHS) {
-            config.item_id_paths = parse_list(&raw, PropertyPath::parse)
-                .map_err(|r| ConfigError::new(ITEM_ID_PATHS, r))?;
-        }
-        if let Some(raw) = optional(src, EVENT_VALUE_PATH) {
-            config.event_value_paths = parse_list(&raw, PropertyPath::parse)
-                .map_err(|r| ConfigError::new(EVENT_VALUE_PATH, r))?;
-        }
-        if let Some(raw) = optional(src, EVENT_PROPERTIES) {
-            config.event_properties = parse_list(&raw, Selector::parse)
-                .map_err(|r| ConfigError::new(EVENT_PROPERTIES, r))?;
-        }
-        if let Some(raw) = optional(src, USER_TRAITS) {
-            config.user_traits =
-                parse_list(&raw, Selector::parse).map_err(|r| ConfigError::new(USER_TRAITS, r))?;
-        }
-        if let Some(prefix) = optional(src, SESSION_ID_PREFIX) {
-            config.session_id_prefix = prefix;
-        }
-        config.check()?;
-        config.prepare();
-        Ok(config)
-    }
-
-    /// Reads a JSON configuration file's text: an object whose keys are the variable names of
-    /// [`SETTINGS`]. Values are strings as in the environment; list settings may also be JSON
-    /// arrays of strings and `EVENT_TYPE_MAP` a JSON object. Unknown keys are errors (typos
-    /// would otherwise be silently ignored).
-    pub fn from_json(text: &str) -> Result<Self, ConfigError> {
-        let value: serde_json::Value = serde_json::from_str(text)
-            .map_err(|e| ConfigError::new("config file", format!("not valid JSON: {e}")))?;
-        let serde_json::Value::Object(entries) = value else {
-            return Err(ConfigError::new(
-                "config file",
-                "expected a JSON object of setting name -> value",
-            ));
-        };
-        let mut vars: HashMap<String, String> = HashMap::new();
-        for (name, v) in entries {
-            if !SETTINGS.contains(&name.as_str()) {
-                return Err(ConfigError::new(
-                    &name,
-                    format!("unknown setting (expected one of {})", SETTINGS.join(", ")),
-                ));
-            }
-            let text = match v {
-                serde_json::Value::Null => continue,
-                serde_json::Value::String(s) => s,
-                serde_json::Value::Bool(b) => b.to_string(),
-                serde_json::Value::Number(n) => n.to_string(),
-                serde_json::Value::Array(items) => items
-                    .into_iter()
-                    .map(|item| match item {
-                        serde_json::Value::String(s) => Ok(s),
-                        _ => Err(ConfigError::new(&name, "expected an array of strings")),
-                    })
-                    .collect::<Result<Vec<_>, _>>()?
-                    .join(","),
-                obj @ serde_json::Value::Object(_) if name == EVENT_TYPE_MAP => obj.to_string(),
-                serde_json::Value::Object(_) => {
-                    return Err(ConfigError::new(
-                        &name,
-                        "expected a string or an array of strings",
-                    ))
-                }
-            };
-            vars.insert(name, text);
-        }
-        Self::from_source(&vars)
-    }
-
-    /// Cross-setting checks.
-    fn check(&self) -> Result<(), ConfigError> {
-        if self.tracking_id.trim().is_empty() {
-            return Err(ConfigError::new(TRACKING_ID, "is not set"));
-        }
-        let max_prefix = limits::SESSION_ID - DERIVED_SESSION_HASH_LEN;
-        if self.session_id_prefix.chars().count() > max_prefix {
-            return Err(ConfigError::new(
-                SESSION_ID_PREFIX,
-                format!("longer than {max_prefix} characters"),
-            ));
-        }
-        if self.item_id_paths.is_empty() {
-            return Err(ConfigError::new(ITEM_ID_PATHS, "no property path"));
-        }
-        let arrays: Vec<&[String]> = self
-            .item_id_paths
-            .iter()
-            .filter_map(|p| p.array())
-            .collect();
-        for p in &self.event_value_paths {
-            if let Some(a) = p.array() {
-                if !arrays.contains(&a) {
-                    return Err(ConfigError::new(
-                        EVENT_VALUE_PATH,
-                        format!(
-                            "{p}: an event value can only be read per element of an array that ITEM_ID_PATHS iterates"
-                        ),
-                    ));
-                }
-            }
-        }
-        check_keys(
-            EVENT_PROPERTIES,
-            &self.event_properties,
-            &RESERVED_EVENT_PROPERTY_KEYS,
-        )?;
-        check_keys(USER_TRAITS, &self.user_traits, &[])?;
-        if self.users_dataset_arn.is_some() && self.user_traits.is_empty() {
-            return Err(ConfigError::new(
-                USER_TRAITS,
-                format!("must name at least one trait when {USERS_DATASET_ARN} is set"),
-            ));
-        }
-        Ok(())
-    }
-}
-
-fn parse_list<T>(raw: &str, parse: impl Fn(&str) -> Result<T, String>) -> Result<Vec<T>, String> {
-    raw.split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(parse)
-        .collect()
-}
-
-fn check_keys(name: &str, selectors: &[Selector], reserved: &[&str]) -> Result<(), ConfigError> {
-    let mut seen = HashSet::new();
-    for s in selectors {
-        if let Some(r) = reserved.iter().find(|r| r.eq_ignore_ascii_case(&s.key)) {
-            return Err(ConfigError::new(
-                name,
-                format!("key {:?}: Personalize does not accept {r:?} in properties (choose another key with key=path)", s.key),
-            ));
-        }
-        if !seen.insert(s.key.as_str()) {
-            return Err(ConfigError::new(
-                name,
-                format!(
-                    "key {:?} appears twice (use key=path|path for alternatives)",
-                    s.key
-                ),
-            ));
-        }
-    }
-    Ok(())
-}
-
-/// `arn:<partition>:personalize:<region>:<account>:<resource>`, at most 256 characters (the
-/// PutUsers `datasetArn` pattern `arn:([a-z\d-]+):personalize:.*:.*:.+`).
-fn check_dataset_arn(arn: &str) -> Result<(), String> {
-    if arn.chars().count() > limits::DATASET_ARN {
-        return Err(format!("longer than {} characters", limits::DATASET_ARN));
-    }
-    let parts: Vec<&str> = arn.splitn(6, ':').collect();
-    let ok = parts.len() == 6
-        && parts[0] == "arn"
-        && !parts[1].is_empty()
-        && parts[1]
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && parts[2] == "personalize"
-        && !parts[5].is_empty();
-    if ok {
-        Ok(())
-    } else {
-        Err("not a Personalize dataset ARN (arn:aws:personalize:<region>:<account>:dataset/<group>/USERS)".to_owned())
     }
 }
 

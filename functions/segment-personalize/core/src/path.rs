@@ -12,10 +12,19 @@
 //! for one element of the same array it reads that element; elsewhere, as a property or trait,
 //! it joins the values of all elements with `|` (Personalize's separator for multiple categorical
 //! values).
+//!
+//! [`PropertyPath`] is here; `selector` holds the [`Selector`]s of `EVENT_PROPERTIES` and
+//! `USER_TRAITS`, and `keep` the tree of what a set of paths can reach, which the parser keeps.
+
+mod keep;
+mod selector;
 
 use std::fmt;
 
 use super::value::Value;
+
+pub(crate) use keep::Keep;
+pub use selector::{camel_case, Selector};
 
 /// A parsed property path.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -207,115 +216,6 @@ fn walk<'v, 'a>(root: &'v Value<'a>, segments: &[String]) -> Option<&'v Value<'a
         v = v.get(seg)?;
     }
     (!v.is_null()).then_some(v)
-}
-
-/// The parts of an object that a set of paths can reach: the parser keeps these and skips the
-/// rest without decoding it. Arrays are transparent (a path's members apply to each element).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct Keep {
-    /// Keep the whole value.
-    pub whole: bool,
-    /// Otherwise, keep these members (of an object, or of each object in an array).
-    pub members: Vec<(String, Keep)>,
-}
-
-impl Keep {
-    /// Also keeps what `segments` reaches.
-    pub fn add(&mut self, segments: &[String]) {
-        if self.whole {
-            return;
-        }
-        let Some((first, rest)) = segments.split_first() else {
-            self.whole = true;
-            self.members.clear();
-            return;
-        };
-        let i = match self.members.iter().position(|(k, _)| k == first) {
-            Some(i) => i,
-            None => {
-                self.members.push((first.clone(), Keep::default()));
-                self.members.len() - 1
-            }
-        };
-        self.members[i].1.add(rest);
-    }
-
-    /// What to keep under member `key`, if anything.
-    #[inline]
-    pub fn get(&self, key: &str) -> Option<&Keep> {
-        self.members
-            .iter()
-            .find(|(k, _)| same_key(k, key))
-            .map(|(_, k)| k)
-    }
-}
-
-/// A property to copy into a Personalize `properties` string: the key it gets there and the
-/// paths tried in order (the first one present wins).
-///
-/// Written `key=path|path...` or just `path|path...`; without a key, the key is the first path's
-/// last member name in camelCase (`product_category` -> `productCategory`, `Category` ->
-/// `category`), because Personalize matches camelCase keys to schema fields
-/// (`numberOfRatings` <-> `NUMBER_OF_RATINGS`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Selector {
-    pub key: String,
-    pub paths: Vec<PropertyPath>,
-}
-
-impl Selector {
-    pub fn parse(text: &str) -> Result<Self, String> {
-        let text = text.trim();
-        let (key, paths) = match text.split_once('=') {
-            Some((k, p)) => (Some(k.trim()), p),
-            None => (None, text),
-        };
-        let paths = paths
-            .split('|')
-            .map(PropertyPath::parse)
-            .collect::<Result<Vec<_>, _>>()?;
-        let key = match key {
-            Some("") => return Err(format!("{text:?}: empty key before '='")),
-            Some(k) => k.to_owned(),
-            None => camel_case(paths[0].leaf()),
-        };
-        if key.contains(['"', '\\']) || key.chars().any(char::is_control) {
-            return Err(format!(
-                "{text:?}: key cannot contain quotes, backslashes or control characters"
-            ));
-        }
-        Ok(Self { key, paths })
-    }
-}
-
-/// `product_category` / `product-category` / `product category` -> `productCategory`;
-/// `Category` -> `category`; `SKU` -> `sku`; `numberOfRatings` stays.
-pub fn camel_case(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
-    for (i, word) in name
-        .split(['_', '-', ' '])
-        .filter(|w| !w.is_empty())
-        .enumerate()
-    {
-        let all_upper = word.chars().all(|c| !c.is_lowercase());
-        let mut chars = word.chars();
-        let first = chars.next().expect("non-empty word");
-        if i == 0 {
-            if all_upper {
-                out.extend(word.chars().flat_map(char::to_lowercase));
-                continue;
-            }
-            out.extend(first.to_lowercase());
-        } else {
-            out.extend(first.to_uppercase());
-            if all_upper {
-                out.extend(chars.flat_map(char::to_lowercase));
-                continue;
-            }
-        }
-        out.push_str(chars.as_str());
-    }
-    out
 }
 
 #[cfg(test)]

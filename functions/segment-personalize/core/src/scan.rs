@@ -56,33 +56,10 @@ pub(crate) fn string_end(b: &[u8], i: usize) -> Result<(usize, bool), ScanError>
     }
 }
 
-/// The first `"`, `\\` or control character (< 0x20) at or after `j`, eight bytes at a time.
+/// The first `"`, `\\` or control character at or after `j` (the shared string scanner).
 #[inline]
-pub(crate) fn special(b: &[u8], mut j: usize) -> Option<usize> {
-    const LO: u64 = 0x0101_0101_0101_0101;
-    const HI: u64 = 0x8080_8080_8080_8080;
-    while j + 8 <= b.len() {
-        let w = u64::from_le_bytes(b[j..j + 8].try_into().expect("8 bytes"));
-        let quote = w ^ (LO * u64::from(b'"'));
-        let backslash = w ^ (LO * u64::from(b'\\'));
-        // Per byte: zero after the xor (a quote or backslash), or below 0x20. The lowest flagged
-        // byte is always a true match (false positives can only sit above a true one).
-        let hits = (quote.wrapping_sub(LO) & !quote
-            | backslash.wrapping_sub(LO) & !backslash
-            | w.wrapping_sub(LO * 0x20) & !w)
-            & HI;
-        if hits != 0 {
-            return Some(j + (hits.trailing_zeros() / 8) as usize);
-        }
-        j += 8;
-    }
-    while j < b.len() {
-        if matches!(b[j], b'"' | b'\\' | 0x00..=0x1f) {
-            return Some(j);
-        }
-        j += 1;
-    }
-    None
+pub(crate) fn special(b: &[u8], j: usize) -> Option<usize> {
+    json_scan::string_special(b, j)
 }
 
 /// The end of the value starting at `i` (which must not be whitespace), and whether it is a
@@ -110,7 +87,7 @@ pub(crate) fn value_end(b: &[u8], i: usize) -> Result<(usize, bool), ScanError> 
 /// else is checked.
 #[inline]
 fn container_end(b: &[u8], i: usize) -> Result<usize, ScanError> {
-    shared_core::json_scan::container_end(b, i).ok_or(ScanError::at(b, b.len()))
+    json_scan::container_end(b, i).ok_or(ScanError::at(b, b.len()))
 }
 
 /// One member of an object: the raw key text between the quotes (escapes not decoded), and
@@ -295,76 +272,6 @@ mod tests {
             r#"{"a":1 "b":2}"#,
         ] {
             assert!(members::<()>(bad, 0, |_| Ok(())).unwrap().is_err(), "{bad}");
-        }
-    }
-
-    /// Containers of every document: the block scanner (on x86_64), the word scanner and
-    /// serde_json agree on where each ends.
-    #[test]
-    fn scanners_agree_with_serde_json() {
-        let mut docs: Vec<String> = [
-            include_str!("../../../../events/segment/segment_track_spec_full_example.json"),
-            include_str!("../../../../events/segment/segment_identify_spec_full_example.json"),
-            include_str!("../../../../events/segment/segment_track_order_completed.json"),
-            r#"{"a":"\\","b":"\\\"}{[","c":["\\\\\\\"]"],"d":{}}"#,
-            r#"[{"x":"]}"},"\u005d",[[[]]],{"y":{"z":"\\\\"}}]"#,
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        // Backslash runs and quotes across 64-byte block edges.
-        for pad in 0..70 {
-            let filler = "x".repeat(pad);
-            docs.push(format!(
-                r#"{{"k{filler}":"a\\\\\\\"]{{\\\\","l":["{filler}\\\"",{{"m":"}}"}}]}}"#
-            ));
-            docs.push(format!(r#"["{filler}\\",["\\\\\\\\"],"{filler}"]"#));
-        }
-        for doc in &docs {
-            let v: serde_json::Value =
-                serde_json::from_str(doc).unwrap_or_else(|e| panic!("{doc}: {e}"));
-            let b = doc.as_bytes();
-            // Every container start, found by the word scanner's own walk of strings.
-            let mut starts = Vec::new();
-            let mut j = 0;
-            while j < b.len() {
-                match b[j] {
-                    b'"' => j = string_end(b, j).map(|(e, _)| e).unwrap_or(b.len()) - 1,
-                    b'{' | b'[' => starts.push(j),
-                    _ => {}
-                }
-                j += 1;
-            }
-            assert!(!starts.is_empty());
-            for &s in &starts {
-                let words = shared_core::json_scan::container_end_portable(b, s).expect("closes");
-                #[cfg(target_arch = "x86_64")]
-                assert_eq!(
-                    shared_core::json_scan::sse2::container_end(b, s),
-                    Some(words),
-                    "{doc} at {s}"
-                );
-                serde_json::from_str::<serde_json::Value>(&doc[s..words])
-                    .unwrap_or_else(|e| panic!("{doc} at {s}: {e}"));
-            }
-            assert_eq!(
-                shared_core::json_scan::container_end_portable(b, 0),
-                Some(doc.trim_end().len())
-            );
-            drop(v);
-            // Cut short: never closes.
-            let len = doc.trim_end().len();
-            for cut in [1, len / 2, len - 1] {
-                assert_eq!(
-                    shared_core::json_scan::container_end_portable(&b[..cut], 0),
-                    None
-                );
-                #[cfg(target_arch = "x86_64")]
-                assert_eq!(
-                    shared_core::json_scan::sse2::container_end(&b[..cut], 0),
-                    None
-                );
-            }
         }
     }
 

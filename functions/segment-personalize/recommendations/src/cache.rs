@@ -23,7 +23,6 @@ impl<R: Recommender, C: Cache, K: Clock> Handler<R, C, K> {
         &self,
         key: &str,
         now: i64,
-        api_request_id: &str,
         metrics: &mut Metrics,
     ) -> Option<Cached> {
         let key_prefix = &key[..16];
@@ -33,7 +32,6 @@ impl<R: Recommender, C: Cache, K: Clock> Handler<R, C, K> {
             Err(e) => {
                 metrics.count("CacheErrors");
                 tracing::warn!(
-                    api_request_id,
                     cache_key = key_prefix,
                     "cache read failed, asking Personalize: {e}"
                 );
@@ -49,7 +47,6 @@ impl<R: Recommender, C: Cache, K: Clock> Handler<R, C, K> {
             Err(e) => {
                 metrics.count("CacheErrors");
                 tracing::warn!(
-                    api_request_id,
                     cache_key = key_prefix,
                     "unreadable cache entry ignored: {e}"
                 );
@@ -65,7 +62,6 @@ impl<R: Recommender, C: Cache, K: Clock> Handler<R, C, K> {
         key: &str,
         body: &CachedBody,
         created_at: i64,
-        api_request_id: &str,
         metrics: &mut Metrics,
     ) {
         let key_prefix = &key[..16];
@@ -73,13 +69,12 @@ impl<R: Recommender, C: Cache, K: Clock> Handler<R, C, K> {
             Ok(r) => r,
             Err(e) => {
                 metrics.count("CacheErrors");
-                tracing::warn!(api_request_id, "answer not cached: {e}");
+                tracing::warn!("answer not cached: {e}");
                 return;
             }
         };
         if response.len() > MAX_CACHED_RESPONSE_BYTES {
             tracing::warn!(
-                api_request_id,
                 cache_key = key_prefix,
                 bytes = response.len(),
                 "answer too large to cache"
@@ -97,7 +92,6 @@ impl<R: Recommender, C: Cache, K: Clock> Handler<R, C, K> {
         if let Err(e) = self.cache.put(&entry).await {
             metrics.count("CacheErrors");
             tracing::warn!(
-                api_request_id,
                 cache_key = key_prefix,
                 "cache write failed, answering anyway: {e}"
             );

@@ -19,7 +19,6 @@ impl<R: Recommender, C: Cache, K: Clock> Handler<R, C, K> {
         err: RecommendError,
         request: &RecommendationRequest,
         cached: Option<Cached>,
-        api_request_id: &str,
         latency_ms: f64,
         metrics: &mut Metrics,
     ) -> Result<Response, ApiError> {
@@ -30,7 +29,6 @@ impl<R: Recommender, C: Cache, K: Clock> Handler<R, C, K> {
             RecommendError::Unavailable(_) => {
                 let Some(c) = cached else {
                     tracing::error!(
-                        api_request_id,
                         route,
                         status = 503,
                         error_type = "Retryable",
@@ -42,7 +40,6 @@ impl<R: Recommender, C: Cache, K: Clock> Handler<R, C, K> {
                 metrics.count(CacheStatus::Stale.metric());
                 metrics.add("ItemsReturned", Unit::Count, c.body.item_list.len() as f64);
                 tracing::warn!(
-                    api_request_id,
                     route,
                     status = 200,
                     cache = "stale",
@@ -59,7 +56,6 @@ impl<R: Recommender, C: Cache, K: Clock> Handler<R, C, K> {
             }
             RecommendError::Invalid(message) => {
                 tracing::warn!(
-                    api_request_id,
                     route,
                     status = 400,
                     error_type = "InvalidInput",
@@ -72,7 +68,6 @@ impl<R: Recommender, C: Cache, K: Clock> Handler<R, C, K> {
                     && message.to_ascii_lowercase().contains("filter") =>
             {
                 tracing::warn!(
-                    api_request_id,
                     route,
                     status = 400,
                     error_type = "InvalidInput",
@@ -83,7 +78,6 @@ impl<R: Recommender, C: Cache, K: Clock> Handler<R, C, K> {
             RecommendError::NotFound(_) => {
                 let target = &request.target;
                 tracing::error!(
-                    api_request_id,
                     route,
                     status = 500,
                     error_type = "Misconfigured",
@@ -99,7 +93,6 @@ impl<R: Recommender, C: Cache, K: Clock> Handler<R, C, K> {
             }
             RecommendError::Misconfigured(_) => {
                 tracing::error!(
-                    api_request_id,
                     route,
                     status = 500,
                     error_type = "Misconfigured",

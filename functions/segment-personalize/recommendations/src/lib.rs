@@ -29,7 +29,6 @@ use lambda_http::aws_lambda_events::query_map::QueryMap;
 use lambda_http::http::request::Parts;
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::RequestExt;
-use shared::http::ApiRequestId;
 use shared::metrics::{Metrics, Unit};
 
 pub mod aws;
@@ -97,38 +96,29 @@ where
 
 async fn user<R: Recommender, C: Cache, K: Clock>(
     State(handler): State<Arc<Handler<R, C, K>>>,
-    ApiRequestId(api_request_id): ApiRequestId,
     id: RouteId,
     query: QueryPairs,
 ) -> Response {
     let kind = RouteKind::User;
-    handler
-        .answer(kind, &api_request_id, id.id(kind), query)
-        .await
+    handler.answer(kind, id.id(kind), query).await
 }
 
 async fn related<R: Recommender, C: Cache, K: Clock>(
     State(handler): State<Arc<Handler<R, C, K>>>,
-    ApiRequestId(api_request_id): ApiRequestId,
     id: RouteId,
     query: QueryPairs,
 ) -> Response {
     let kind = RouteKind::Related;
-    handler
-        .answer(kind, &api_request_id, id.id(kind), query)
-        .await
+    handler.answer(kind, id.id(kind), query).await
 }
 
-async fn no_such_route(ApiRequestId(api_request_id): ApiRequestId, method: Method) -> ApiError {
-    shared::http::log_unrouted(&api_request_id, &method, StatusCode::NOT_FOUND);
+async fn no_such_route() -> ApiError {
+    shared::http::log_unrouted(StatusCode::NOT_FOUND);
     ApiError::NoSuchRoute
 }
 
-async fn method_not_allowed(
-    ApiRequestId(api_request_id): ApiRequestId,
-    method: Method,
-) -> ApiError {
-    shared::http::log_unrouted(&api_request_id, &method, StatusCode::METHOD_NOT_ALLOWED);
+async fn method_not_allowed(method: Method) -> ApiError {
+    shared::http::log_unrouted(StatusCode::METHOD_NOT_ALLOWED);
     ApiError::MethodNotAllowed(method)
 }
 
@@ -200,16 +190,10 @@ impl<R: Recommender, C: Cache, K: Clock> Handler<R, C, K> {
     }
 
     /// Answers one routed request, recording metrics. Every failure is an answer.
-    async fn answer(
-        &self,
-        kind: RouteKind,
-        api_request_id: &str,
-        id: Option<String>,
-        query: QueryPairs,
-    ) -> Response {
+    async fn answer(&self, kind: RouteKind, id: Option<String>, query: QueryPairs) -> Response {
         let mut metrics = Metrics::from_env();
         let response = self
-            .respond(kind, api_request_id, id, query, &mut metrics)
+            .respond(kind, id, query, &mut metrics)
             .await
             .unwrap_or_else(IntoResponse::into_response);
         metrics.flush();
@@ -219,14 +203,13 @@ impl<R: Recommender, C: Cache, K: Clock> Handler<R, C, K> {
     async fn respond(
         &self,
         kind: RouteKind,
-        api_request_id: &str,
         id: Option<String>,
         query: QueryPairs,
         metrics: &mut Metrics,
     ) -> Result<Response, ApiError> {
         let Some(id) = id else {
             metrics.count("InvalidRequests");
-            tracing::warn!(api_request_id, status = 400, "id is not UTF-8");
+            tracing::warn!(status = 400, "id is not UTF-8");
             return Err(ApiError::UndecodableId(kind));
         };
         metrics.count("RecommendationRequests");
@@ -247,17 +230,11 @@ impl<R: Recommender, C: Cache, K: Clock> Handler<R, C, K> {
             });
         let request = parsed.inspect_err(|e| {
             metrics.count("InvalidRequests");
-            tracing::warn!(
-                api_request_id,
-                route = route_name,
-                status = 400,
-                "invalid request: {e}"
-            );
+            tracing::warn!(route = route_name, status = 400, "invalid request: {e}");
         })?;
         let key = request.cache_key();
         let key_prefix = &key[..16];
         tracing::info!(
-            api_request_id,
             route = route_name,
             id_len = request.id.chars().count(),
             cache_key = key_prefix,
@@ -269,12 +246,11 @@ impl<R: Recommender, C: Cache, K: Clock> Handler<R, C, K> {
         );
 
         let now = self.clock.now();
-        let cached = self.read_cache(&key, now, api_request_id, metrics).await;
+        let cached = self.read_cache(&key, now, metrics).await;
         if let Some(c) = cached.as_ref().filter(|c| now < c.entry.fresh_until) {
             metrics.count(CacheStatus::Hit.metric());
             metrics.add("ItemsReturned", Unit::Count, c.body.item_list.len() as f64);
             tracing::info!(
-                api_request_id,
                 route = route_name,
                 cache_key = key_prefix,
                 status = 200,
@@ -298,7 +274,7 @@ impl<R: Recommender, C: Cache, K: Clock> Handler<R, C, K> {
             Ok(answer) => answer,
             Err(err) => {
                 metrics.count("PersonalizeErrors");
-                return self.on_error(err, &request, cached, api_request_id, latency_ms, metrics);
+                return self.on_error(err, &request, cached, latency_ms, metrics);
             }
         };
         let body = CachedBody {
@@ -310,12 +286,10 @@ impl<R: Recommender, C: Cache, K: Clock> Handler<R, C, K> {
             recommendation_id: answer.recommendation_id,
         };
         let created_at = self.clock.now();
-        self.write_cache(&key, &body, created_at, api_request_id, metrics)
-            .await;
+        self.write_cache(&key, &body, created_at, metrics).await;
         metrics.count(CacheStatus::Miss.metric());
         metrics.add("ItemsReturned", Unit::Count, body.item_list.len() as f64);
         tracing::info!(
-            api_request_id,
             route = route_name,
             cache_key = key_prefix,
             status = 200,

@@ -11,8 +11,9 @@ use super::{
 };
 use crate::fit::{fit, Transform};
 use crate::input::{check_input, decode, ImageFormat};
+use crate::limits::human_bytes;
 use crate::mask::{draw_mask, mask_prompt, subject_mask, Mask};
-use crate::{human_bytes, Family, Model, MAX_BODY_BYTES};
+use crate::{Family, Model, MAX_BODY_BYTES};
 use shared_core::PipelineError;
 
 /// Encodes as PNG with fast compression (default compression is tens of times slower).

@@ -250,7 +250,8 @@ fn logs() {
     shared::logging::capture::global_json();
 }
 
-/// The logged events of one API Gateway request id.
+/// The logged events of one API Gateway request id: the events in its `http_request` span
+/// (which carries the id), or carrying the id themselves.
 fn log_lines(api_request_id: &str) -> Vec<Value> {
     shared::logging::capture::json_lines_with("api_request_id", api_request_id)
 }
