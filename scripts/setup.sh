@@ -25,6 +25,8 @@ PY_PINS=(
     "aws-sam-cli==1.170.0"
     "cfn-lint==1.58.0"
     "boto3==1.43.108"
+    # The service models requests are checked against (the emulator, tests): botocore/data.
+    "botocore==1.43.127"
 )
 # Installed alone in .tools/checkov (pip: checkov, boto3 and moto[server] pins conflict).
 CHECKOV_PIN="checkov==3.3.30"

@@ -42,5 +42,7 @@ if ((${#args[@]} == 0)); then
         -p lex-transcript-converter -p genesys-transcript-fetcher
         -p start-image-job -p segment-personalize-forwarder)
 fi
+# The emulator the handler tests start checks requests against botocore's models in .venv.
+bash "$ROOT/scripts/setup.sh" >/dev/null
 echo "==> cargo test --target $TARGET ${args[*]} (under qemu-aarch64)"
 exec cargo test --target "$TARGET" "${args[@]}"

@@ -65,7 +65,8 @@ fn workshop_event_from_a_file_with_configuration_from_the_environment() {
             "sessionId": "2941404340-anon",
             "eventList": [{
                 "eventId": "test-message-33dlvn",
-                "eventType": "Product Clicked",
+                // EVENT_TYPE_MAP unset: the built-in e-commerce mapping.
+                "eventType": "Click",
                 "itemId": "ocean-blue-shirt",
                 "sentAt": 1551110105.905
             }]
@@ -112,28 +113,32 @@ fn json_lines_print_the_valid_requests_and_report_the_rest() {
     assert_eq!(
         reports,
         [
-            "message 1: properties: 1530 characters, at most 1024",
+            "message 1: warning: properties: 1530 UTF-16 code units, at most 1024: left out category",
             "message 2: ignored: alias messages are not interactions",
             "message 4: timestamp: missing (and no originalTimestamp, sentAt or receivedAt)",
-            "2 of 6 messages invalid",
+            "1 of 6 messages invalid",
         ]
     );
     let out = lines(&o);
     assert_eq!(out.len(), 2, "one PutEvents and one PutUsers request");
-    // Messages 0 and 5 share a session: one request, in message order.
+    // Messages 0, 1 and 5 share a session: one request, in message order (message 1 without
+    // the properties member that did not fit).
     assert_eq!(out[0]["trackingId"], "00000000-0000-4000-8000-000000000001");
     assert_eq!(out[0]["sessionId"], "anon-7");
     assert_eq!(out[0]["userId"], "user-7");
     let events = out[0]["eventList"].as_array().unwrap();
-    assert_eq!(events.len(), 2);
+    assert_eq!(events.len(), 3);
     assert_eq!(events[0]["eventId"], "batch-0");
     assert_eq!(events[0]["eventType"], "Click");
     assert_eq!(events[0]["itemId"], "ocean-blue-shirt");
     assert_eq!(events[0]["properties"], r#"{"category":"Shirts"}"#);
     assert_eq!(events[0]["sentAt"], 1715673600.125);
-    assert_eq!(events[1]["eventId"], "batch-5");
-    assert_eq!(events[1]["eventType"], "View");
-    assert_eq!(events[1]["sentAt"], 1715673605.5);
+    assert_eq!(events[1]["eventId"], "batch-1");
+    assert_eq!(events[1]["itemId"], "p-1");
+    assert!(events[1].get("properties").is_none());
+    assert_eq!(events[2]["eventId"], "batch-5");
+    assert_eq!(events[2]["eventType"], "View");
+    assert_eq!(events[2]["sentAt"], 1715673605.5);
     assert_eq!(
         out[1],
         json!({
@@ -167,8 +172,10 @@ fn an_array_on_standard_input_is_one_batch() {
     assert_eq!(
         stderr(&o).lines().collect::<Vec<_>>(),
         [
+            "message 1: ignored: event type not in EVENT_TYPE_MAP",
             "message 4: ignored: alias messages are not interactions",
             "message 5: ignored: group messages are not interactions",
+            "message 7: ignored: event type not in EVENT_TYPE_MAP",
         ]
     );
     let out = lines(&o);
@@ -181,8 +188,9 @@ fn an_array_on_standard_input_is_one_batch() {
         .filter(|r| r.get("datasetArn").is_some())
         .collect();
     assert_eq!(put_events.len() + put_users.len(), out.len());
-    // Sessions: workshop, track spec, page spec (its own anonymousId/userId pair), order, screen.
-    assert_eq!(put_events.len(), 5);
+    // Sessions: workshop, page spec (its own anonymousId/userId pair), order; the track spec's
+    // "Course Clicked" and the screen are not in config.json's EVENT_TYPE_MAP.
+    assert_eq!(put_events.len(), 3);
     assert_eq!(put_users.len(), 1);
     let order = put_events
         .iter()

@@ -14,6 +14,7 @@
 //! * [`store`]: object storage (S3) behind a small trait, so handlers test without a network
 //!   (`MemoryStore` with the feature `fakes`).
 //! * [`s3_event`]: S3 event notifications: the bucket and decoded key of each record.
+//! * [`sqs_event`]: SQS batches told apart from other events ([`sqs_event::SqsBatch`]).
 //! * [`config`], `damage`: re-exported from the pure `shared_core`.
 
 pub mod aws;
@@ -24,6 +25,7 @@ pub mod logging;
 pub mod metrics;
 pub mod runtime;
 pub mod s3_event;
+pub mod sqs_event;
 pub mod store;
 
 pub use error::{ErrorKind, PipelineError};

@@ -3,7 +3,7 @@
 
 use std::future::Future;
 
-use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
+use lambda_runtime::{service_fn, Context, Diagnostic, LambdaEvent};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -18,6 +18,17 @@ where
     F: Fn(E) -> Fut,
     Fut: Future<Output = Result<R, PipelineError>> + Send,
 {
+    run_with_context(|event, _| handler(event)).await
+}
+
+/// [`run`] for handlers that need the invocation's [`Context`] too (its deadline, say).
+pub async fn run_with_context<E, R, F, Fut>(handler: F) -> Result<(), lambda_runtime::Error>
+where
+    E: DeserializeOwned + Send + 'static,
+    R: Serialize + Send + 'static,
+    F: Fn(E, Context) -> Fut,
+    Fut: Future<Output = Result<R, PipelineError>> + Send,
+{
     let handler = &handler;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<E>| {
         let ctx = event.context;
@@ -27,7 +38,7 @@ where
             ctx.xray_trace_id.as_deref(),
         );
         // Boxed: keeps the runtime's future type shallow, whatever the handler's depth.
-        let fut = Box::pin(handler(event.payload));
+        let fut = Box::pin(handler(event.payload, ctx));
         async move {
             fut.await.map_err(|e| {
                 tracing::error!(

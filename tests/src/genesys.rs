@@ -40,6 +40,10 @@ pub fn raw_created_queue() -> &'static str {
 pub fn fetcher_dlq() -> &'static str {
     stack().queue_name("GenesysFetcherFailureQueue")
 }
+/// Where the fetcher puts events whose transcript is not ready yet.
+pub fn wait_queue() -> &'static str {
+    stack().queue_name("GenesysTranscriptWaitQueue")
+}
 /// On-failure destination of the converter.
 pub fn converter_dlq() -> &'static str {
     stack().queue_name("LexConverterFailureQueue")
@@ -605,6 +609,7 @@ impl Pipeline {
 /// Is this on-failure record's event about the conversation?
 pub fn mentions_conversation(record: &Value, conversation_id: &str) -> bool {
     record["requestPayload"]["detail"]["eventBody"]["conversationId"] == conversation_id
+        || record["event"]["detail"]["eventBody"]["conversationId"] == conversation_id
 }
 
 #[cfg(test)]

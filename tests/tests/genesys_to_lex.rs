@@ -169,10 +169,10 @@ async fn ongoing_and_statusless_events_are_ignored() -> Result<()> {
 }
 
 /// (c) A conversation Genesys does not know (404), and one whose recording is gone (404
-/// forever): the fetcher fails `Retryable`, the relay retries twice, and the on-failure record
-/// lands in the fetcher's DLQ with the event, after three invocations.
+/// forever): no invocation fails; the fetcher puts each event on the wait queue and tries
+/// again with growing delays (the local stack: 1 s, doubling), storing nothing.
 #[tokio::test]
-async fn unknown_and_gone_transcripts_are_retried_then_parked_in_the_dlq() -> Result<()> {
+async fn unknown_and_gone_transcripts_wait_on_the_wait_queue() -> Result<()> {
     let p = Pipeline::connect().await?;
     let unknown = (uuid_v4(), uuid_v4());
     let gone = Transcript::sample("03")?.with_fresh_ids();
@@ -191,54 +191,174 @@ async fn unknown_and_gone_transcripts_are_retried_then_parked_in_the_dlq() -> Re
         .await?;
     p.publish_session_ended(&gone).await?;
 
-    let timeout = pipeline_timeout().max(Duration::from_secs(45));
-    let parked = |c: String| {
-        let p = &p;
-        async move {
-            let what = format!("the on-failure record of conversation {c}");
-            let found = sqs::wait_for_record(p.sqs(), fetcher_dlq(), &what, timeout, |r| {
-                integration_tests::genesys::mentions_conversation(r, &c)
-            })
-            .await;
-            match found {
-                Ok(record) => Ok((c, record)),
-                Err(e) => Err(p.explain(&c, e).await),
-            }
-        }
-    };
-    let (a, b) = tokio::join!(
-        parked(unknown.0.clone()),
-        parked(gone.conversation_id.clone())
-    );
-
-    for (c, record) in [a?, b?] {
-        assert_eq!(
-            record["responsePayload"]["errorType"], "Retryable",
-            "{c}: the function's error: {}",
-            record["responsePayload"]
-        );
-        assert_eq!(record["requestContext"]["condition"], "RetriesExhausted");
-        assert_eq!(record["requestContext"]["approximateInvokeCount"], 3);
-        assert_eq!(record["responseContext"]["functionError"], "Unhandled");
-        assert_eq!(
-            record["requestPayload"]["detail-type"],
-            "v2.conversations.{id}.transcription"
-        );
-        assert_eq!(
-            record["requestPayload"]["detail"]["eventBody"]["conversationId"],
-            c
-        );
-        assert_eq!(
-            p.raw_keys(&c).await?,
-            Vec::<String>::new(),
-            "{c}: nothing may be stored"
-        );
-        let calls = p.emulator.calls(&c).await?;
+    // Attempts at about 0, 1, 3 and 7 s.
+    for c in [&unknown.0, &gone.conversation_id] {
+        let calls = integration_tests::poll::eventually(
+            format!("three attempts for conversation {c}"),
+            pipeline_timeout(),
+            || async {
+                let calls = p.emulator.calls(c).await?;
+                Ok((calls.transcript_url.len() >= 3).then_some(calls))
+            },
+        )
+        .await;
+        let calls = match calls {
+            Ok(calls) => calls,
+            Err(e) => return Err(p.explain(c, e).await),
+        };
         ensure!(
-            calls.transcript_url.len() >= 3 && calls.transcript_url.iter().all(|s| *s == 404),
-            "{c}: expected at least 3 transcript URL calls, all 404 (one per invocation): {calls:?}"
+            calls.transcript_url.iter().all(|s| *s == 404),
+            "{c}: every attempt answered 404: {calls:?}"
+        );
+        assert_eq!(
+            p.raw_keys(c).await?,
+            Vec::<String>::new(),
+            "{c}: nothing stored"
+        );
+        let failures = p.fetcher_failures(c).await?;
+        ensure!(
+            failures.is_empty(),
+            "{c}: waiting, not failed or parked: {failures:?}"
         );
     }
+    Ok(())
+}
+
+/// (c') Once the waiting window has passed (a wait queue message whose first attempt was two
+/// hours ago; the local window is one minute), the next attempt that still finds no
+/// transcript parks the event in the fetcher's failure queue with the reason.
+#[tokio::test]
+async fn after_the_waiting_window_the_event_is_parked_with_the_reason() -> Result<()> {
+    let p = Pipeline::connect().await?;
+    let (c, m) = (uuid_v4(), uuid_v4());
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_secs() as i64;
+    let waiting = serde_json::json!({
+        "event": TranscriptionEvent::session_ended(&c, &m)?.envelope,
+        "attempts": 5, "firstAttemptAt": now - 7200, "lastError": "404"
+    });
+    let wait_queue = sqs::queue_url(p.sqs(), integration_tests::genesys::wait_queue()).await?;
+    p.sqs()
+        .send_message()
+        .queue_url(&wait_queue)
+        .message_body(waiting.to_string())
+        .send()
+        .await
+        .context("sending to the wait queue")?;
+
+    let found = sqs::wait_for_record(
+        p.sqs(),
+        fetcher_dlq(),
+        "the parked event",
+        pipeline_timeout(),
+        |r| integration_tests::genesys::mentions_conversation(r, &c),
+    )
+    .await;
+    let record = match found {
+        Ok(record) => record,
+        Err(e) => return Err(p.explain(&c, e).await),
+    };
+    let reason = record["reason"].as_str().unwrap_or_default();
+    ensure!(
+        reason.starts_with("transcript still not available after waiting 1 min (6 attempts)"),
+        "the reason: {record}"
+    );
+    ensure!(reason.contains("404"), "the last error: {reason}");
+    assert_eq!(
+        record["event"]["detail"]["eventBody"]["conversationId"],
+        c.as_str()
+    );
+    assert_eq!(record["attempts"], 6);
+    let calls = p.emulator.calls(&c).await?;
+    assert_eq!(calls.transcript_url, [404], "one more attempt, then parked");
+    Ok(())
+}
+
+/// (c'') A parked event is replayed by `mlpipe transcripts redrive` once its transcript exists:
+/// the message leaves the parked queue, the event goes round the wait queue, the transcript is
+/// fetched and converted. Parked messages of other conversations stay where they are.
+#[tokio::test]
+async fn a_parked_event_is_replayed_by_the_redrive_command() -> Result<()> {
+    let p = Pipeline::connect().await?;
+    let t = Transcript::sample("01")?.with_fresh_ids();
+    p.emulator.register(&t, Serve::default()).await?;
+    let other = uuid_v4();
+    // Parked as the fetcher parks (the event as EventBridge delivered it) and, for another
+    // conversation, as Lambda's on-failure destination records it.
+    let event = |c: &str, m: &str| -> Result<Value> {
+        Ok(TranscriptionEvent::session_ended(c, m)?.envelope)
+    };
+    let parked = serde_json::json!({"reason": "transcript still not available after waiting 24 h (97 attempts): 404",
+        "event": event(&t.conversation_id, &t.communication_id)?, "attempts": 97, "firstAttemptAt": 0});
+    let record = serde_json::json!({"requestContext": {"condition": "RetriesExhausted"},
+        "requestPayload": event(&other, &uuid_v4())?});
+    let from = sqs::queue_url(p.sqs(), fetcher_dlq()).await?;
+    let to = sqs::queue_url(p.sqs(), integration_tests::genesys::wait_queue()).await?;
+    for body in [&parked, &record] {
+        p.sqs()
+            .send_message()
+            .queue_url(&from)
+            .message_body(body.to_string())
+            .send()
+            .await
+            .context("parking a test message")?;
+    }
+
+    // Other tests peek at the same queue, hiding its messages for a moment: run the command
+    // until it has seen this conversation's message (a run that sees nothing changes nothing).
+    let redrive = || -> Result<(String, String)> {
+        let out = std::process::Command::new(mlpipe_bin()?)
+            .args(["transcripts", "redrive", "--from", &from, "--to", &to])
+            .args(["--conversation-id", &t.conversation_id])
+            .env("AWS_ENDPOINT_URL", &p.cloud.endpoint)
+            .env("AWS_REGION", integration_tests::REGION)
+            .env_remove("AWS_PROFILE")
+            .output()
+            .context("running mlpipe")?;
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        ensure!(out.status.success(), "{:?}\n{stdout}\n{stderr}", out.status);
+        Ok((stdout, stderr))
+    };
+    integration_tests::poll::eventually(
+        "the redrive of the parked event",
+        pipeline_timeout(),
+        || async {
+            let (stdout, stderr) = redrive()?;
+            if stdout.contains("replayed: 0 message(s)") {
+                return Ok(None);
+            }
+            ensure!(
+                stdout.contains("replayed: 1 message(s), 1 event(s)"),
+                "summary: {stdout}\n{stderr}"
+            );
+            Ok(Some(()))
+        },
+    )
+    .await?;
+
+    let raw = raw_of(&p, &t).await?;
+    ensure!(
+        raw == t.bytes,
+        "the raw object differs from the served document"
+    );
+    output_of(&p, &t).await?;
+    let still_parked = p.fetcher_failures(&t.conversation_id).await?;
+    ensure!(
+        still_parked.is_empty(),
+        "replayed, so no longer parked: {still_parked:?}"
+    );
+    // The other conversation's record stays, and is removed here to leave the queue clean.
+    let left = sqs::wait_for_record(
+        p.sqs(),
+        fetcher_dlq(),
+        "the other record",
+        pipeline_timeout(),
+        |r| integration_tests::genesys::mentions_conversation(r, &other),
+    )
+    .await?;
+    assert_eq!(left["requestContext"]["condition"], "RetriesExhausted");
     Ok(())
 }
 
@@ -403,7 +523,8 @@ async fn spanish_conversation_is_skipped_with_a_reason() -> Result<()> {
 }
 
 /// A transcript that is not ready when the session ends (Genesys answers 404 once) is fetched
-/// on the relay's retry: nothing lost, nothing parked.
+/// when the event comes back from the wait queue: nothing lost, nothing parked, no failed
+/// invocation.
 #[tokio::test]
 async fn transcript_not_ready_yet_is_fetched_on_retry() -> Result<()> {
     let p = Pipeline::connect().await?;

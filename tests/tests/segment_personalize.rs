@@ -43,7 +43,8 @@ async fn an_invalid_message_is_rejected_not_retried() -> Result<()> {
     let p = SegmentPipeline::connect().await?;
     let (anon, user) = ids("invalid");
     let mut message = segment::track("msg-invalid", &anon, &user, "Product Viewed", "sku-1");
-    message["properties"]["impression"] = json!([]);
+    // A local time (no UTC offset) is ambiguous: the message can never be sent.
+    message["timestamp"] = json!("2024-05-14T10:15:30");
     let (error, out) = p.invoke(forwarder(), &message).await?;
     ensure!(
         error.is_none(),
@@ -51,10 +52,7 @@ async fn an_invalid_message_is_rejected_not_retried() -> Result<()> {
     );
     ensure!(out["status"] == "rejected", "{out}");
     ensure!(
-        out["error"]
-            .as_str()
-            .unwrap_or("")
-            .contains("properties.impression"),
+        out["error"].as_str().unwrap_or("").contains("timestamp"),
         "{out}"
     );
     ensure!(p.received_events(&anon).await?.is_empty());
@@ -164,6 +162,48 @@ async fn recommendations_miss_then_hit_then_stale_while_personalize_is_down() ->
         bad.body.to_string().contains("numResults"),
         "names the field: {:?}",
         bad.body
+    );
+    Ok(())
+}
+
+/// An identify with some traits does not wipe the user: PutUsers replaces a whole user, so the
+/// forwarder merges the traits with the last known ones, kept in the stack's
+/// SegmentUserTraitsTable (under the forwarder's own role, IAM enforced).
+#[tokio::test]
+async fn a_partial_identify_keeps_the_users_other_traits() -> Result<()> {
+    let p = SegmentPipeline::connect().await?;
+    let (anon, user) = ids("traits");
+    let identify = |id: &str, traits: serde_json::Value, at: &str| {
+        json!({"type": "identify", "messageId": id, "anonymousId": anon, "userId": user,
+               "timestamp": at, "traits": traits,
+               "context": {"library": {"name": "analytics.js", "version": "4.1.0"}}})
+    };
+    // Signed up on the web: every trait the mapping reads.
+    let first = identify(
+        "t-1",
+        json!({"plan": "pro", "logins": 3, "address": {"country": "NZ", "city": "Wellington"}}),
+        "2026-11-24T10:00:00.000Z",
+    );
+    // Later, a new device: only the login count.
+    let second = identify("t-2", json!({"logins": 4}), "2026-11-25T08:30:00.000Z");
+    for message in [&first, &second] {
+        let (error, out) = p.invoke(forwarder(), message).await?;
+        ensure!(
+            error.is_none() && out["status"] == "forwarded",
+            "{error:?} {out}"
+        );
+    }
+    let url = format!("{}/_emulator/personalize/users", p.cloud.emulator_url);
+    let all: serde_json::Value = p.cloud.http.get(&url).send().await?.json().await?;
+    let record = all["users"]
+        .as_array()
+        .and_then(|users| users.iter().find(|u| u["userId"] == user.as_str()).cloned())
+        .ok_or_else(|| anyhow::anyhow!("no user {user} in {all}"))?;
+    ensure!(record["puts"] == 2, "two PutUsers calls: {record}");
+    assert_eq!(
+        record["properties"],
+        json!({"plan": "pro", "logins": "4", "country": "NZ"}),
+        "the second call kept plan and country"
     );
     Ok(())
 }

@@ -63,7 +63,13 @@ pub fn run(args: MapArgs) -> anyhow::Result<ExitCode> {
                 .iter()
                 .map(|(i, r)| (*i, format!("ignored: {}", r.reason))),
         )
+        .chain(
+            p.warnings
+                .iter()
+                .map(|(i, w)| (*i, format!("warning: {w}"))),
+        )
         .collect();
+    // Stable: a message's warnings stay in the order they were found.
     notes.sort_by_key(|(i, _)| *i);
     let mut err = std::io::stderr().lock();
     for (i, note) in &notes {
@@ -81,6 +87,7 @@ pub fn run(args: MapArgs) -> anyhow::Result<ExitCode> {
         put_users_calls = p.put_users.len(),
         ignored = p.ignored.len(),
         invalid = p.invalid.len(),
+        warnings = p.warnings.len(),
         skipped_elements = p.skipped_elements,
         "mapped"
     );

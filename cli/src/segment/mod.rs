@@ -20,11 +20,16 @@ pub enum Command {
     /// have "trackingId"), then PutUsers requests (they have "datasetArn"). Each body is valid
     /// input for `aws personalize-events put-events --cli-input-json` (or put-users).
     ///
+    /// Without EVENT_TYPE_MAP, the built-in mapping of Segment's e-commerce events applies
+    /// (Product Viewed -> View, Product Clicked -> Click, Product Added -> AddToCart, Order
+    /// Completed -> Purchase, ...): other events are ignored.
+    ///
     /// Messages that cannot be sent are reported on stderr as `message N: field: reason` (N is
-    /// the 0-based index of the message in the input) and messages deliberately not forwarded as
-    /// `message N: ignored: reason`; the valid ones are still printed. Exit status: 0 when every
-    /// message was valid, 1 when any was invalid or the input or configuration is unusable, 2 on
-    /// a usage error.
+    /// the 0-based index of the message in the input), messages deliberately not forwarded as
+    /// `message N: ignored: reason`, and optional fields left out of a request that is printed
+    /// as `message N: warning: field: reason`; the valid ones are still printed. Exit status: 0
+    /// when every message was valid (warnings included), 1 when any was invalid or the input or
+    /// configuration is unusable, 2 on a usage error.
     Map(map::MapArgs),
 }
 

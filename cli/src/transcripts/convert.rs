@@ -16,7 +16,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Context};
 use bytes::Bytes;
 use clap::Args;
-use genesys_lex_core::{self as transcript, genesys::Document, Options, Outcome};
+use genesys_lex_core::{self as transcript, genesys::Document, Languages, Options, Outcome};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use shared::store::{ObjectStore, S3Store};
 
@@ -38,10 +38,22 @@ pub struct ConvertArgs {
     #[arg(long, short, value_name = "OUTPUT", value_parser = Location::parse)]
     out: Location,
 
-    /// Replace personal data (e-mail addresses, card, social security and phone numbers) with
+    /// Replace personal data (e-mail addresses, card, social security and phone numbers, also
+    /// as speech-to-text writes them: digit by digit, "jane dot doe at example dot com") with
     /// [PII] and mark the files "Redacted"
     #[arg(long)]
     redact_pii: bool,
+
+    /// Transcript languages to keep, comma-separated English tags (the designer is documented
+    /// for en-US only; en-GB, en-AU, en-IN... at your own risk); transcripts in other languages
+    /// are left out and listed
+    #[arg(
+        long,
+        value_name = "TAGS",
+        default_value = "en-US",
+        value_parser = Languages::parse
+    )]
+    designer_languages: Languages,
 
     /// Threads for parsing and conversion [default: the number of cores]
     #[arg(long, short, value_name = "N")]
@@ -55,14 +67,29 @@ struct Summary {
     converted: usize,
     /// `(conversation id, reason)`.
     skipped: Vec<(String, String)>,
+    /// `(conversation id, languages)` of converted conversations with transcripts left out.
+    left_out: Vec<(String, Vec<String>)>,
     /// `(file or object, reason)`.
     failed: Vec<(String, String)>,
 }
 
 pub fn run(args: ConvertArgs) -> anyhow::Result<ExitCode> {
+    let summary = convert_all(&args)?;
+    print!("{}", summary.render(&args.out));
+    io::stdout().flush().ok();
+    Ok(if summary.failed.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// Converts everything and writes the outputs; the summary says what happened.
+fn convert_all(args: &ConvertArgs) -> anyhow::Result<Summary> {
     let jobs = args.jobs.map_or_else(par::default_jobs, NonZeroUsize::get);
     let options = Options {
         redact_pii: args.redact_pii,
+        languages: args.designer_languages,
     };
     let remote = if args.input.is_s3() || args.out.is_s3() {
         let rt = tokio::runtime::Builder::new_multi_thread()
@@ -121,7 +148,8 @@ pub fn run(args: ConvertArgs) -> anyhow::Result<ExitCode> {
     };
 
     // Parse, word-level detail removed first (as the Lambda function does): the conversion
-    // does not use it and it is most of the bytes. The documents borrow from `skimmed`.
+    // does not use it and it is most of the bytes. The documents borrow from `skimmed`. A
+    // byte-order mark is ignored; untimed phrases matter only where `options` uses them.
     bar.set_position(0);
     bar.set_message("parsing");
     let skimmed: Vec<Option<Bytes>> = par::map(inputs.iter().collect(), jobs, |_, input| {
@@ -133,15 +161,17 @@ pub fn run(args: ConvertArgs) -> anyhow::Result<ExitCode> {
     let parsed: Vec<Result<Document<'_>, String>> =
         par::map(inputs.iter().zip(&skimmed).collect(), jobs, |_, pair| {
             let doc = match pair {
-                (Ok(original), Some(skimmed)) => transcript::parse(skimmed).map_err(|e| {
-                    // Report the line and column of the original, not of the skimmed copy.
-                    let e = if skimmed.as_ptr() != original.as_ptr() {
-                        transcript::parse(original).err().unwrap_or(e)
-                    } else {
-                        e
-                    };
-                    e.to_string()
-                }),
+                (Ok(original), Some(skimmed)) => {
+                    transcript::parse_with(skimmed, options).map_err(|e| {
+                        // Report the line and column of the original, not of the skimmed copy.
+                        let e = if skimmed.as_ptr() != original.as_ptr() {
+                            transcript::parse_with(original, options).err().unwrap_or(e)
+                        } else {
+                            e
+                        };
+                        e.to_string()
+                    })
+                }
                 (Err(e), _) => Err(e.clone()),
                 (Ok(_), None) => unreachable!("every input read is skimmed"),
             };
@@ -184,6 +214,7 @@ pub fn run(args: ConvertArgs) -> anyhow::Result<ExitCode> {
             Ok(Outcome::Skipped {
                 conversation_id,
                 reason,
+                ..
             }) => summary.skipped.push((conversation_id, reason)),
             Err(e) => {
                 for i in members {
@@ -230,7 +261,14 @@ pub fn run(args: ConvertArgs) -> anyhow::Result<ExitCode> {
     bar.finish_and_clear();
     for ((members, c), put) in outputs.iter().zip(written) {
         match put {
-            Ok(()) => summary.converted += 1,
+            Ok(()) => {
+                summary.converted += 1;
+                if !c.skipped_languages.is_empty() {
+                    summary
+                        .left_out
+                        .push((c.conversation_id.clone(), c.skipped_languages.clone()));
+                }
+            }
             Err(reason) => {
                 tracing::debug!(conversation_id = %c.conversation_id, "write failed");
                 let names: Vec<String> = members.iter().map(|&i| sources[i].name()).collect();
@@ -239,13 +277,7 @@ pub fn run(args: ConvertArgs) -> anyhow::Result<ExitCode> {
         }
     }
 
-    print!("{}", summary.render(&args.out));
-    io::stdout().flush().ok();
-    Ok(if summary.failed.is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    Ok(summary)
 }
 
 impl Summary {
@@ -268,6 +300,15 @@ impl Summary {
             let _ = writeln!(s, "skipped conversations:");
             for (id, reason) in &self.skipped {
                 let _ = writeln!(s, "  {id}: {reason}");
+            }
+        }
+        if !self.left_out.is_empty() {
+            let _ = writeln!(
+                s,
+                "converted without transcripts in other languages (left out):"
+            );
+            for (id, languages) in &self.left_out {
+                let _ = writeln!(s, "  {id}: {}", languages.join(", "));
             }
         }
         if !self.failed.is_empty() {
@@ -296,6 +337,9 @@ fn progress_bar(len: u64) -> ProgressBar {
 }
 
 #[cfg(test)]
+mod real_inputs;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
@@ -305,6 +349,7 @@ mod tests {
             documents: 3,
             converted: 1,
             skipped: vec![("c-1".into(), "language es-US is not supported".into())],
+            left_out: Vec::new(),
             failed: vec![("in/bad.json".into(), "conversationId: invalid type".into())],
         };
         let text = summary.render(&Location::Local("out".into()));
@@ -314,6 +359,26 @@ mod tests {
              skipped conversations:\n  c-1: language es-US is not supported\n\
              failed:\n  in/bad.json: conversationId: invalid type\n\
              output: 1 file in out\n"
+        );
+    }
+
+    #[test]
+    fn summary_names_the_languages_left_out_per_conversation() {
+        let summary = Summary {
+            documents: 2,
+            converted: 2,
+            left_out: vec![
+                ("c-2".into(), vec!["es-US".into(), "fr-CA".into()]),
+                ("c-3".into(), vec!["es-US".into()]),
+            ],
+            ..Summary::default()
+        };
+        assert_eq!(
+            summary.render(&Location::Local("out".into())),
+            "converted: 2  skipped: 0  failed: 0  (2 input documents)\n\
+             converted without transcripts in other languages (left out):\n\
+             \x20 c-2: es-US, fr-CA\n  c-3: es-US\n\
+             output: 2 files in out\n"
         );
     }
 }

@@ -2,6 +2,7 @@
 
 mod convert;
 mod files;
+mod redrive;
 
 use std::process::ExitCode;
 
@@ -14,14 +15,23 @@ pub enum Command {
     /// Reads every *.json document under INPUT (a directory, a single file, or
     /// s3://bucket/prefix), merges the documents of each conversation, and writes one
     /// <conversationId>_analysis_<YYYY-MM-DDTHH:MM:SSZ>.json file per conversation to OUTPUT.
-    /// Conversations the designer cannot use (not en-US, no text) are skipped; documents that
-    /// cannot be read are reported and the rest is still converted. Exit status: 0 when nothing
-    /// failed, 1 otherwise.
+    /// Conversations the designer cannot use (no transcript in --designer-languages, no text,
+    /// no transcripts) are skipped; transcripts in other languages are left out and listed per
+    /// conversation; documents that cannot be read are reported and the rest is still converted.
+    /// Exit status: 0 when nothing failed, 1 otherwise.
     Convert(convert::ConvertArgs),
+    /// Replay parked transcript events once the cause is fixed
+    ///
+    /// Moves the events parked in --from (GenesysFetcherFailureQueueUrl: transcripts that never
+    /// became available within GenesysTranscriptWaitMinutes, permanent failures; or
+    /// GenesysEventsDLQUrl) onto the fetcher's wait queue --to (GenesysTranscriptWaitQueueUrl)
+    /// with a new waiting window. Messages without an event stay in place (exit status 1).
+    Redrive(redrive::RedriveArgs),
 }
 
 pub fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Convert(args) => convert::run(args),
+        Command::Redrive(args) => redrive::run(args),
     }
 }

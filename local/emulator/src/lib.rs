@@ -11,8 +11,8 @@
 //!   task, validating requests as the service does and answering real images, plus an admin API
 //!   under `/_emulator/bedrock`.
 //! - [`personalize`]: Amazon Personalize Events (`PutEvents`, `PutUsers`, `PutItems`) and Runtime
-//!   (`GetRecommendations`, `GetPersonalizedRanking`), validating requests against the service
-//!   models and recommending from the events received, plus an admin API under
+//!   (`GetRecommendations`, `GetPersonalizedRanking`), validating requests against AWS's own
+//!   service models (botocore's, from the project's `.venv`: see [`botocore`]) and recommending from the events received, plus an admin API under
 //!   `/_emulator/personalize`.
 //!
 //! The server speaks the real wire protocols so production clients run unchanged, pointed at it
@@ -38,6 +38,7 @@
 mod access;
 mod admin;
 pub mod bedrock;
+pub mod botocore;
 pub mod clock;
 pub mod genesys;
 pub mod iam;
@@ -47,6 +48,7 @@ mod rest_json;
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -78,6 +80,11 @@ pub struct Options {
     /// IAM enforcement for Bedrock Runtime and Personalize (see the crate documentation);
     /// `None`: every request is allowed, signed or not.
     pub iam: Option<Arc<iam::Principals>>,
+    /// botocore's data directory, whose Personalize models requests are checked against;
+    /// `None`: `MLPIPE_BOTOCORE_DATA`, else the project's `.venv` (see
+    /// [`botocore::locate_data`]). Not found: building the application fails, saying to run
+    /// `scripts/setup.sh`.
+    pub botocore_data: Option<PathBuf>,
 }
 
 /// Builds the application router for a server reachable at `public_url`, enforcing no IAM; see
@@ -93,7 +100,8 @@ pub fn build_app(config: &Config, public_url: &str) -> anyhow::Result<Router> {
 /// [`Config`] would break the struct literals other crates' tests build it with. Personalize
 /// likewise starts from [`personalize::Config::default`] (accept any tracking id, dataset or
 /// campaign; no seed items); its admin API (`PUT /_emulator/personalize/config`) changes that.
-/// Both enforce IAM when `options.iam` is set.
+/// Both enforce IAM when `options.iam` is set. Personalize checks requests against botocore's
+/// models, found as [`Options::botocore_data`] says: without them this fails.
 pub fn build_app_with(
     config: &Config,
     options: &Options,
@@ -103,9 +111,17 @@ pub fn build_app_with(
         .context("starting the Genesys Cloud emulator")?;
     let bedrock =
         bedrock::BedrockService::with_iam(bedrock::Config::default(), options.iam.clone());
+    let models = personalize::Models::locate(options.botocore_data.as_deref())
+        .context("loading the Personalize service models")?;
+    tracing::info!(
+        events = %models.events,
+        runtime = %models.runtime,
+        "Personalize requests are checked against these service models"
+    );
     let personalize = personalize::PersonalizeService::with_iam(
         personalize::Config::default(),
         options.iam.clone(),
+        Arc::new(models),
     );
     Ok(Router::new()
         .merge(genesys::router(genesys))

@@ -54,6 +54,13 @@ struct Cli {
     #[arg(long, env = "EMULATOR_IAM_PRINCIPALS")]
     iam_principals: Option<PathBuf>,
 
+    /// botocore's data directory (or the botocore package, or a folder of
+    /// <service>/<version>/service-2.json[.gz]): Personalize requests are checked against its
+    /// personalize-events / personalize-runtime models [default: the project's .venv, which
+    /// scripts/setup.sh creates].
+    #[arg(long, env = "MLPIPE_BOTOCORE_DATA")]
+    botocore_data: Option<PathBuf>,
+
     /// Log line format (filter with RUST_LOG, default info).
     #[arg(long, env = "MLPIPE_EMULATOR_LOG_FORMAT", value_enum, default_value_t = LogFormat::Json)]
     log_format: LogFormat,
@@ -106,7 +113,11 @@ async fn main() -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(&cli.listen)
         .await
         .with_context(|| format!("binding {}", cli.listen))?;
-    mlpipe_emulator::serve_with(listener, config, Options { iam }, shutdown_signal()).await
+    let options = Options {
+        iam,
+        botocore_data: cli.botocore_data,
+    };
+    mlpipe_emulator::serve_with(listener, config, options, shutdown_signal()).await
 }
 
 fn init_logging(format: LogFormat) {

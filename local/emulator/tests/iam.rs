@@ -129,6 +129,7 @@ impl Harness {
         write_atomically(&path, &principals_document());
         let options = Options {
             iam: Some(Arc::new(Principals::open(&path).unwrap())),
+            ..Options::default()
         };
         Self {
             emulator: mlpipe_emulator::spawn_with(Config::default(), options)

@@ -523,7 +523,10 @@ fn benches(c: &mut Criterion) {
     let small = &cases[0];
     group.throughput(Throughput::Bytes(small.bytes.len() as u64));
     group.bench_function(format!("{}_redact_pii", small.name), |b| {
-        let options = Options { redact_pii: true };
+        let options = Options {
+            redact_pii: true,
+            ..Options::default()
+        };
         b.iter(|| transcript::convert(black_box(&small.bytes), options).unwrap())
     });
     group.finish();

@@ -11,7 +11,13 @@
 //!   in time order across all transcripts (stable on ties), with offsets from the conversation
 //!   start and an `Id` built from the transcript id and phrase index.
 //! * Languages: the designer reads English (US) only; transcripts in other languages are left
-//!   out and a document with none left is [`Outcome::Skipped`] with the reason.
+//!   out (and named in [`Converted::skipped_languages`]), and a conversation with nothing left is
+//!   [`Outcome::Skipped`] with the reason. Other English variants can be chosen
+//!   ([`Options::languages`], [`language`]); a transcript without a language is kept.
+//! * Nothing to convert is not an error: a document without `transcripts` (a caller who hung up
+//!   in the IVR) is skipped like one with `"transcripts": []`; a phrase without a time is refused
+//!   only when it would be used (it has text and its transcript's language is kept).
+//! * A UTF-8 byte-order mark before the document is ignored.
 //! * Output key: `<conversationId>_analysis_<YYYY-MM-DDTHH:MM:SSZ>.json` from the conversation's
 //!   start time in UTC, as Contact Lens names its files (the designer filters on that date).
 //!
@@ -22,37 +28,48 @@
 //! * [`event`]: which Genesys transcription events ask for a fetch, and which ids are safe;
 //! * [`credentials`]: the OAuth client credentials secret;
 //! * [`api`]: the classification of Genesys API answers and the token lifetime;
+//! * [`wait`]: waiting durably for a transcript that is not ready yet, and parking;
 //! * [`genesys`] (the document model), [`skim`] (dropping unused members before parsing) and
 //!   [`redact`] (PII).
 
 pub mod api;
+mod convert;
 pub mod credentials;
 mod designer;
 pub mod event;
 pub mod genesys;
 pub mod group;
 pub mod keys;
+pub mod language;
 pub mod redact;
 pub mod skim;
+pub mod wait;
 
 use std::borrow::Cow;
 
+pub use convert::convert_documents;
 pub use designer::{file_name, role};
-use designer::{ContentMetadata, CustomerMetadata, LexDocument, Participant, Turn};
-use genesys::Document;
+use genesys::{Document, Phrase, Transcript};
 pub use keys::output_key;
+pub use language::{is_english_us, Languages};
 use shared_core::PipelineError;
 
 /// The designer input format version.
 pub const VERSION: &str = "1.1.0";
-/// The only language the designer reads.
+/// The only language the designer is documented to read, and the default of
+/// [`Options::languages`].
 pub const LANGUAGE: &str = "en-US";
+
+/// The UTF-8 byte-order mark some Windows tools write before a document; ignored.
+pub const BYTE_ORDER_MARK: &[u8] = b"\xEF\xBB\xBF";
 
 /// Conversion settings.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Options {
     /// Replace personal data in the text with `[PII]` and mark the output `Redacted`.
     pub redact_pii: bool,
+    /// The transcript languages kept (default `en-US`); transcripts in others are left out.
+    pub languages: Languages,
 }
 
 /// Why a document could not be converted: the field (as a JSON path) and the problem.
@@ -92,10 +109,13 @@ impl From<ConvertError> for PipelineError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     Converted(Converted),
-    /// Nothing the designer can use; the reason says why (language, no text).
+    /// Nothing the designer can use; the reason says why (language, no text, no transcripts).
     Skipped {
         conversation_id: String,
         reason: String,
+        /// Languages of the transcripts left out, e.g. `["es-US"]` (empty when the reason is not
+        /// the language).
+        left_out_languages: Vec<String>,
     },
 }
 
@@ -112,13 +132,23 @@ pub struct Converted {
     pub skipped_languages: Vec<String>,
 }
 
-/// Parses a Genesys transcript document, naming the offending field on failure.
-///
-/// Only the modelled fields are decoded; the rest is skipped without being materialised. Pass
-/// the document through [`skim::strip_unused`] first to skip word-level detail and the like
-/// without even decoding it (as [`convert`] does). A document that does not parse is parsed
-/// again, more slowly, to learn the path of the field that failed.
+/// Parses a Genesys transcript document for the default [`Options`], naming the offending field
+/// on failure. See [`parse_with`].
 pub fn parse(bytes: &[u8]) -> Result<Document<'_>, ConvertError> {
+    parse_with(bytes, Options::default())
+}
+
+/// Parses a Genesys transcript document, naming the offending field on failure, and checks
+/// what `options` would use of it (a phrase with text in a transcript whose language is kept
+/// must have a time).
+///
+/// A UTF-8 byte-order mark before the document is ignored. Only the modelled fields are
+/// decoded; the rest is skipped without being materialised. Pass the document through
+/// [`skim::strip_unused`] first to skip word-level detail and the like without even decoding
+/// it (as [`convert`] does). A document that does not parse is parsed again, more slowly, to
+/// learn the path of the field that failed.
+pub fn parse_with(bytes: &[u8], options: Options) -> Result<Document<'_>, ConvertError> {
+    let bytes = bytes.strip_prefix(BYTE_ORDER_MARK).unwrap_or(bytes);
     // Validating the UTF-8 once, up front, is cheaper than the parser checking every string
     // it borrows; invalid bytes take the slow path below, which names the field.
     let parsed = match std::str::from_utf8(bytes) {
@@ -137,11 +167,11 @@ pub fn parse(bytes: &[u8]) -> Result<Document<'_>, ConvertError> {
             );
         }
     };
-    validate(&doc)?;
+    validate(&doc, options)?;
     Ok(doc)
 }
 
-fn validate(doc: &Document) -> Result<(), ConvertError> {
+fn validate(doc: &Document, options: Options) -> Result<(), ConvertError> {
     let id = doc
         .conversation_id
         .as_deref()
@@ -164,242 +194,54 @@ fn validate(doc: &Document) -> Result<(), ConvertError> {
             format!("character {c:?} not allowed (letters, digits, '-', '_' and '.' only)"),
         ));
     }
-    if doc.transcripts.is_none() {
-        return Err(ConvertError::new("transcripts", "missing"));
-    }
+    // No `transcripts` (a caller who hung up in the IVR) is nothing to convert, not an error.
     for (t, tr) in doc.transcripts.iter().flatten().enumerate() {
+        if kept_language(tr, &options.languages).is_err() {
+            continue;
+        }
         for (p, ph) in tr.phrases.iter().flatten().enumerate() {
-            if ph.start_time_ms.is_none() && ph.offset.and_then(|o| o.milliseconds).is_none() {
-                return Err(ConvertError::new(
-                    format!("transcripts[{t}].phrases[{p}].startTimeMs"),
-                    "missing (and no offset.milliseconds either)",
-                ));
+            if untimed(ph) && content(ph).is_some() {
+                return Err(untimed_error(format!("transcripts[{t}].phrases[{p}]")));
             }
         }
     }
     Ok(())
 }
 
+/// Whether the transcript's language is kept: `Err` with the language when it is left out. A
+/// missing or blank language is kept.
+fn kept_language<'t>(tr: &'t Transcript, languages: &Languages) -> Result<(), &'t str> {
+    match tr.language.as_deref().map(str::trim) {
+        Some(lang) if !lang.is_empty() && !languages.contains(lang) => Err(lang),
+        _ => Ok(()),
+    }
+}
+
+/// The phrase's text: `decoratedText`, else `text`, if not blank.
+fn content<'p, 'a>(ph: &'p Phrase<'a>) -> Option<&'p Cow<'a, str>> {
+    let decorated = ph.decorated_text.as_ref().filter(|s| !s.trim().is_empty());
+    decorated
+        .or(ph.text.as_ref())
+        .filter(|s| !s.trim().is_empty())
+}
+
+/// Neither `startTimeMs` nor `offset.milliseconds`.
+fn untimed(ph: &Phrase) -> bool {
+    ph.start_time_ms.is_none() && ph.offset.and_then(|o| o.milliseconds).is_none()
+}
+
+fn untimed_error(phrase: String) -> ConvertError {
+    ConvertError::new(
+        format!("{phrase}.startTimeMs"),
+        "missing (and no offset.milliseconds either)",
+    )
+}
+
 /// Converts one document.
 pub fn convert(bytes: &[u8], options: Options) -> Result<Outcome, ConvertError> {
     let skimmed = skim::strip_unused(bytes);
-    let doc = parse(&skimmed)?;
+    let doc = parse_with(&skimmed, options)?;
     convert_documents(std::slice::from_ref(&doc), options)
-}
-
-/// Converts the documents of one conversation (one per communication) into one designer file.
-/// Pass them in a stable order (e.g. by key) for reproducible ids on id-less transcripts.
-pub fn convert_documents(docs: &[Document<'_>], options: Options) -> Result<Outcome, ConvertError> {
-    let first = docs
-        .first()
-        .ok_or_else(|| ConvertError::new("", "no documents"))?;
-    let conversation_id = first.conversation_id.as_deref().unwrap_or_default();
-    for (i, d) in docs.iter().enumerate().skip(1) {
-        if d.conversation_id.as_deref() != Some(conversation_id) {
-            return Err(ConvertError::new(
-                format!("[{i}].conversationId"),
-                format!(
-                    "{:?} differs from {conversation_id:?}",
-                    d.conversation_id.as_deref().unwrap_or_default()
-                ),
-            ));
-        }
-    }
-
-    // The conversation start: the earliest conversationStartTime, else startTime, else the
-    // earliest phrase.
-    let start = docs
-        .iter()
-        .filter_map(|d| d.conversation_start_time)
-        .min()
-        .or_else(|| docs.iter().filter_map(|d| d.start_time).min())
-        .or_else(|| {
-            all_phrases(docs)
-                .filter_map(|(_, _, _, p)| p.start_time_ms)
-                .min()
-        })
-        .ok_or_else(|| {
-            ConvertError::new(
-                "conversationStartTime",
-                "missing, and no startTime or phrase time to use",
-            )
-        })?;
-    let file_name = file_name(conversation_id, start)?;
-
-    let mut skipped_languages: Vec<String> = Vec::new();
-    let mut turns: Vec<Turn> = Vec::new();
-    let mut any_english = false;
-    for (d, doc) in docs.iter().enumerate() {
-        for (t, tr) in doc.transcripts.iter().flatten().enumerate() {
-            if let Some(lang) = tr.language.as_deref().filter(|l| !is_english_us(l)) {
-                if !skipped_languages.iter().any(|s| s == lang) {
-                    skipped_languages.push(lang.to_owned());
-                }
-                continue;
-            }
-            any_english = true;
-            let phrases = tr.phrases.as_deref().unwrap_or_default();
-            let transcript_end = tr
-                .start_time
-                .zip(tr.duration.and_then(|x| x.milliseconds))
-                .map(|(s, len)| s + len - start);
-            let first_turn = turns.len();
-            for (p, ph) in phrases.iter().enumerate() {
-                let content = match ph
-                    .decorated_text
-                    .as_deref()
-                    .filter(|s| !s.trim().is_empty())
-                {
-                    Some(_) => ph.decorated_text.as_ref(),
-                    None => ph.text.as_ref(),
-                };
-                let Some(content) = content.filter(|s| !s.trim().is_empty()) else {
-                    continue;
-                };
-                let begin = match (ph.start_time_ms, ph.offset.and_then(|o| o.milliseconds)) {
-                    (Some(abs), _) => abs - start,
-                    (None, Some(off)) => off,
-                    (None, None) => unreachable!("validated"),
-                }
-                .max(0);
-                let end = ph
-                    .duration
-                    .and_then(|x| x.milliseconds)
-                    .map(|len| begin + len.max(0));
-                let id = match (&tr.transcript_id, ph.phrase_index) {
-                    (Some(tid), Some(ix)) => format!("{tid}-{ix}"),
-                    (Some(tid), None) => format!("{tid}-p{p}"),
-                    (None, Some(ix)) => format!("c{d}-t{t}-{ix}"),
-                    (None, None) => format!("c{d}-t{t}-p{p}"),
-                };
-                let content = trim_cow(content);
-                let redacted = match options.redact_pii {
-                    true => match redact::redact(&content) {
-                        Cow::Owned(s) => Some(s),
-                        Cow::Borrowed(_) => None,
-                    },
-                    false => None,
-                };
-                let content = redacted.map(Cow::Owned).unwrap_or(content);
-                turns.push(Turn {
-                    participant_id: role(ph.participant_purpose.as_deref()),
-                    id,
-                    content,
-                    begin_offset_millis: begin,
-                    end_offset_millis: end.unwrap_or(i64::MIN),
-                });
-            }
-            // Phrases without a duration end where the next phrase of the same transcript
-            // begins (or the transcript ends).
-            let own = &mut turns[first_turn..];
-            own.sort_by_key(|t| t.begin_offset_millis);
-            for i in 0..own.len() {
-                if own[i].end_offset_millis == i64::MIN {
-                    let next = own
-                        .get(i + 1)
-                        .map(|n| n.begin_offset_millis)
-                        .or(transcript_end);
-                    own[i].end_offset_millis = next
-                        .unwrap_or(own[i].begin_offset_millis)
-                        .max(own[i].begin_offset_millis);
-                }
-            }
-        }
-    }
-
-    if !any_english && !skipped_languages.is_empty() {
-        return Ok(Outcome::Skipped {
-            conversation_id: conversation_id.to_owned(),
-            reason: format!(
-                "language {} is not supported by the Lex automated chatbot designer (en-US only)",
-                skipped_languages.join(", ")
-            ),
-        });
-    }
-    if turns.is_empty() {
-        return Ok(Outcome::Skipped {
-            conversation_id: conversation_id.to_owned(),
-            reason: "no phrase with text".to_owned(),
-        });
-    }
-
-    // Time order across all transcripts; ties keep document order.
-    turns.sort_by_key(|t| t.begin_offset_millis);
-
-    let mut participants: Vec<Participant> = Vec::with_capacity(2);
-    for t in &turns {
-        if !participants
-            .iter()
-            .any(|p| p.participant_id == t.participant_id)
-        {
-            participants.push(Participant {
-                participant_id: t.participant_id,
-                participant_role: t.participant_id,
-            });
-        }
-    }
-
-    let out = LexDocument {
-        participants,
-        version: VERSION,
-        content_metadata: ContentMetadata {
-            redaction_types: ["PII"],
-            output: if options.redact_pii {
-                "Redacted"
-            } else {
-                "Raw"
-            },
-        },
-        customer_metadata: CustomerMetadata {
-            contact_id: conversation_id,
-        },
-        transcript: &turns,
-    };
-    let mut body =
-        Vec::with_capacity(128 + turns.iter().map(|t| t.content.len() + 160).sum::<usize>());
-    serde_json::to_writer(&mut body, &out).expect("serialising to memory cannot fail");
-    body.push(b'\n');
-    Ok(Outcome::Converted(Converted {
-        conversation_id: conversation_id.to_owned(),
-        file_name,
-        body,
-        turns: turns.len(),
-        skipped_languages,
-    }))
-}
-
-fn all_phrases<'d, 'a>(
-    docs: &'d [Document<'a>],
-) -> impl Iterator<Item = (usize, usize, usize, &'d genesys::Phrase<'a>)> + 'd {
-    docs.iter().enumerate().flat_map(|(d, doc)| {
-        doc.transcripts
-            .iter()
-            .flatten()
-            .enumerate()
-            .flat_map(move |(t, tr)| {
-                tr.phrases
-                    .iter()
-                    .flatten()
-                    .enumerate()
-                    .map(move |(p, ph)| (d, t, p, ph))
-            })
-    })
-}
-
-fn trim_cow<'a>(s: &Cow<'a, str>) -> Cow<'a, str> {
-    match s {
-        Cow::Borrowed(b) => Cow::Borrowed(b.trim()),
-        Cow::Owned(o) => Cow::Owned(o.trim().to_owned()),
-    }
-}
-
-/// `en-US`, case-insensitive, `_` accepted for `-`.
-pub fn is_english_us(lang: &str) -> bool {
-    let l = lang.trim();
-    l.len() == 5
-        && l[..2].eq_ignore_ascii_case("en")
-        && matches!(&l[2..3], "-" | "_")
-        && l[3..].eq_ignore_ascii_case("us")
 }
 
 #[cfg(test)]

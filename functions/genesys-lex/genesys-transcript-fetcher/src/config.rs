@@ -9,6 +9,10 @@
 //! | `RAW_BUCKET` | bucket the raw transcript documents are written to (required) |
 //! | `RAW_PREFIX` | key prefix in `RAW_BUCKET`, default `genesys/` (always ends in `/`) |
 //! | `HTTP_TIMEOUT_MS` | whole-request timeout of every Genesys call, integer milliseconds, default 10000 |
+//! | `WAIT_QUEUE_URL` | SQS queue where events wait for their transcript (unset: a transcript that is not ready fails the invocation, as Lambda's retries then decide) |
+//! | `PARKED_QUEUE_URL` | SQS queue of events given up on, with the reason (required with `WAIT_QUEUE_URL`) |
+//! | `TRANSCRIPT_WAIT_MINUTES` | how long to wait for a transcript, 1 to 20160 (14 days), default 1440 (24 h) |
+//! | `WAIT_FIRST_DELAY_SECONDS` | first delay, doubling up to 900 s, 1 to 900, default 60 |
 
 use std::time::Duration;
 
@@ -21,11 +25,29 @@ pub const GENESYS_CREDENTIALS_SECRET_ID: &str = "GENESYS_CREDENTIALS_SECRET_ID";
 pub const RAW_BUCKET: &str = "RAW_BUCKET";
 pub const RAW_PREFIX: &str = "RAW_PREFIX";
 pub const HTTP_TIMEOUT_MS: &str = "HTTP_TIMEOUT_MS";
+pub const WAIT_QUEUE_URL: &str = "WAIT_QUEUE_URL";
+pub const PARKED_QUEUE_URL: &str = "PARKED_QUEUE_URL";
+pub const TRANSCRIPT_WAIT_MINUTES: &str = "TRANSCRIPT_WAIT_MINUTES";
+pub const WAIT_FIRST_DELAY_SECONDS: &str = "WAIT_FIRST_DELAY_SECONDS";
 
 /// Default of `RAW_PREFIX`.
 pub const DEFAULT_RAW_PREFIX: &str = "genesys/";
 /// Default of `HTTP_TIMEOUT_MS`.
 pub const DEFAULT_HTTP_TIMEOUT_MS: u64 = 10_000;
+/// Default of `TRANSCRIPT_WAIT_MINUTES` (24 hours).
+pub const DEFAULT_TRANSCRIPT_WAIT_MINUTES: u32 = 1440;
+/// Default of `WAIT_FIRST_DELAY_SECONDS`.
+pub const DEFAULT_WAIT_FIRST_DELAY_SECONDS: u32 = 60;
+
+/// Where and how long events wait for their transcript.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Waiting {
+    pub wait_queue_url: String,
+    pub parked_queue_url: String,
+    /// `TRANSCRIPT_WAIT_MINUTES` in seconds.
+    pub window_seconds: u32,
+    pub first_delay_seconds: u32,
+}
 
 /// Validated settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,6 +62,8 @@ pub struct Config {
     /// Empty or ending in exactly one `/`.
     pub raw_prefix: String,
     pub http_timeout: Duration,
+    /// `None` without `WAIT_QUEUE_URL`.
+    pub waiting: Option<Waiting>,
 }
 
 impl Config {
@@ -87,8 +111,50 @@ impl Config {
             raw_bucket: required(src, RAW_BUCKET)?,
             raw_prefix: prefix_or(src, RAW_PREFIX, DEFAULT_RAW_PREFIX, true)?,
             http_timeout: Duration::from_millis(timeout_ms),
+            waiting: waiting(src)?,
         })
     }
+}
+
+/// The waiting settings, if `WAIT_QUEUE_URL` is set.
+fn waiting(src: &impl Source) -> Result<Option<Waiting>, ConfigError> {
+    let Some(wait_queue_url) = optional(src, WAIT_QUEUE_URL) else {
+        return Ok(None);
+    };
+    let parked_queue_url = required(src, PARKED_QUEUE_URL).map_err(|_| {
+        ConfigError::new(
+            PARKED_QUEUE_URL,
+            format!("is not set (needed with {WAIT_QUEUE_URL})"),
+        )
+    })?;
+    let minutes: u32 = parse_or(
+        src,
+        TRANSCRIPT_WAIT_MINUTES,
+        DEFAULT_TRANSCRIPT_WAIT_MINUTES,
+    )?;
+    if !(1..=20_160).contains(&minutes) {
+        return Err(ConfigError::new(
+            TRANSCRIPT_WAIT_MINUTES,
+            format!("{minutes}, must be 1 to 20160 (minutes)"),
+        ));
+    }
+    let first: u32 = parse_or(
+        src,
+        WAIT_FIRST_DELAY_SECONDS,
+        DEFAULT_WAIT_FIRST_DELAY_SECONDS,
+    )?;
+    if !(1..=900).contains(&first) {
+        return Err(ConfigError::new(
+            WAIT_FIRST_DELAY_SECONDS,
+            format!("{first}, must be 1 to 900 (seconds)"),
+        ));
+    }
+    Ok(Some(Waiting {
+        wait_queue_url,
+        parked_queue_url,
+        window_seconds: minutes * 60,
+        first_delay_seconds: first,
+    }))
 }
 
 /// `GENESYS_ENVIRONMENT` as a bare domain (`mypurecloud.com`, `usw2.pure.cloud`).
@@ -157,6 +223,49 @@ mod tests {
         extra: [(&'static str, &'static str); N],
     ) -> Result<Config, ConfigError> {
         Config::from_source(&with(extra).as_slice())
+    }
+
+    #[test]
+    fn waiting_settings() {
+        assert_eq!(load([]).unwrap().waiting, None);
+        let w = load([
+            (WAIT_QUEUE_URL, "https://sqs/wait"),
+            (PARKED_QUEUE_URL, "https://sqs/parked"),
+        ])
+        .unwrap()
+        .waiting
+        .unwrap();
+        assert_eq!(
+            (w.window_seconds, w.first_delay_seconds),
+            (86_400, 60),
+            "24 h, first delay 60 s"
+        );
+        let w = load([
+            (WAIT_QUEUE_URL, "https://sqs/wait"),
+            (PARKED_QUEUE_URL, "https://sqs/parked"),
+            (TRANSCRIPT_WAIT_MINUTES, "120"),
+            (WAIT_FIRST_DELAY_SECONDS, "1"),
+        ])
+        .unwrap()
+        .waiting
+        .unwrap();
+        assert_eq!((w.window_seconds, w.first_delay_seconds), (7200, 1));
+        let err = load([(WAIT_QUEUE_URL, "https://sqs/wait")]).unwrap_err();
+        assert_eq!(err.name, PARKED_QUEUE_URL);
+        for (var, value) in [
+            (TRANSCRIPT_WAIT_MINUTES, "0"),
+            (TRANSCRIPT_WAIT_MINUTES, "20161"),
+            (WAIT_FIRST_DELAY_SECONDS, "0"),
+            (WAIT_FIRST_DELAY_SECONDS, "901"),
+        ] {
+            let err = load([
+                (WAIT_QUEUE_URL, "https://sqs/wait"),
+                (PARKED_QUEUE_URL, "https://sqs/parked"),
+                (var, value),
+            ])
+            .unwrap_err();
+            assert_eq!(err.name, var, "{value}");
+        }
     }
 
     #[test]

@@ -13,11 +13,13 @@
 //!
 //! It answers `{"action":"stored","bucket","key","bytes"}`. Any other event (session ongoing,
 //! no status, no event body, another detail type) is answered `{"action":"ignored","reason"}`
-//! and is never an error (the rules are [`genesys_lex_core::event`]). Failures are
-//! [`PipelineError`]s: a transcript that is not available yet, throttling and network trouble
-//! are `Retryable` (Lambda retries the asynchronous invocation, then the on-failure destination
-//! keeps the event with the error); a `SESSION_ENDED` event without valid ids is
-//! `InvalidInput`; bad settings, credentials or permissions are `Misconfigured`.
+//! and is never an error (the rules are [`genesys_lex_core::event`]). A transcript that is not
+//! available yet (and throttling, network trouble: any `Retryable` failure) puts the event on
+//! the wait queue, which brings it back with growing delays until the waiting window has passed,
+//! then it is parked with the reason ([`waiting`]). Other failures are [`PipelineError`]s: a
+//! `SESSION_ENDED` event without valid ids is `InvalidInput`; bad settings, credentials or
+//! permissions are `Misconfigured` (Lambda retries the asynchronous invocation, then the
+//! on-failure destination keeps the event with the error).
 //!
 //! Layout: `main.rs` wiring, this file the handler and its ports ([`SecretSource`],
 //! [`TranscriptSource`]), [`config`] the settings, [`aws`] the Secrets Manager adapter,
@@ -25,11 +27,13 @@
 //!
 //! Logs carry ids, keys and sizes, never transcript text, tokens or secrets; the lines of one
 //! fetch are in a `transcript` span with the conversation and communication ids. Metrics (EMF):
-//! `TranscriptsFetched`, `EventsIgnored`, `FetchFailed` and `TranscriptBytes`.
+//! `TranscriptsFetched`, `EventsIgnored`, `FetchFailed`, `TranscriptBytes`, and for waiting
+//! `TranscriptsWaiting`, `TranscriptsParked`, `TranscriptWaitMinutes`.
 
 pub mod aws;
 pub mod config;
 pub mod genesys;
+pub mod waiting;
 
 use std::future::Future;
 
@@ -49,6 +53,7 @@ pub use config::Config;
 pub use genesys::GenesysClient;
 pub use genesys_lex_core::credentials::Credentials;
 pub use genesys_lex_core::event::{SESSION_ENDED, TRANSCRIPTION_DETAIL_TYPE};
+pub use waiting::{Answer, Invocation, NoWaitQueue, WaitQueue};
 
 /// Reads secret strings (port; Secrets Manager in production, see [`aws`]).
 pub trait SecretSource: Send + Sync {
@@ -98,35 +103,100 @@ pub enum Outcome {
     },
     /// The event does not ask for a fetch.
     Ignored { reason: String },
+    /// The transcript is not ready: the event is on the wait queue, back after the delay.
+    Waiting {
+        attempts: u32,
+        #[serde(rename = "delaySeconds")]
+        delay_seconds: u32,
+    },
 }
 
-/// The function's handler: build once per cold start, call [`handle`](Self::handle) per event.
-pub struct TranscriptFetcher<S, K, T> {
+/// The metrics of an outcome.
+pub(crate) fn count(outcome: &Outcome, metrics: &mut Metrics) {
+    match outcome {
+        Outcome::Stored { bytes, .. } => {
+            metrics.count(METRIC_TRANSCRIPTS_FETCHED).add(
+                METRIC_TRANSCRIPT_BYTES,
+                Unit::Bytes,
+                *bytes as f64,
+            );
+        }
+        Outcome::Ignored { .. } => {
+            metrics.count(METRIC_EVENTS_IGNORED);
+        }
+        // Counted where the event is queued.
+        Outcome::Waiting { .. } => {}
+    }
+}
+
+/// Unix seconds now.
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// The function's handler: build once per cold start, call
+/// [`handle_invocation`](Self::handle_invocation) per invocation.
+pub struct TranscriptFetcher<S, K, T, W = NoWaitQueue> {
     config: Config,
     store: S,
     secrets: K,
     source: T,
+    queue: W,
+    clock: fn() -> i64,
     credentials: Mutex<Option<Credentials>>,
 }
 
-impl<S, K, T> TranscriptFetcher<S, K, T>
-where
-    S: ObjectStore,
-    K: SecretSource,
-    T: TranscriptSource,
-{
+impl<S, K, T> TranscriptFetcher<S, K, T, NoWaitQueue> {
     /// A handler writing to `store`, reading the credentials secret from `secrets` and the
-    /// transcripts from `source` (a [`GenesysClient`] in production).
+    /// transcripts from `source` (a [`GenesysClient`] in production), without a wait queue.
     pub fn new(config: Config, store: S, secrets: K, source: T) -> Self {
         Self {
             config,
             store,
             secrets,
             source,
+            queue: NoWaitQueue,
+            clock: unix_now,
             credentials: Mutex::new(None),
         }
     }
+}
 
+impl<S, K, T, W> TranscriptFetcher<S, K, T, W> {
+    /// The same handler with `queue` as its wait and parked queues (used when the settings
+    /// name a wait queue).
+    pub fn with_wait_queue<Q: WaitQueue>(self, queue: Q) -> TranscriptFetcher<S, K, T, Q> {
+        TranscriptFetcher {
+            config: self.config,
+            store: self.store,
+            secrets: self.secrets,
+            source: self.source,
+            queue,
+            clock: self.clock,
+            credentials: self.credentials,
+        }
+    }
+
+    /// The same handler reading the time (Unix seconds) from `clock` (tests).
+    pub fn with_clock(mut self, clock: fn() -> i64) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    pub fn queue(&self) -> &W {
+        &self.queue
+    }
+}
+
+impl<S, K, T, W> TranscriptFetcher<S, K, T, W>
+where
+    S: ObjectStore,
+    K: SecretSource,
+    T: TranscriptSource,
+    W: WaitQueue,
+{
     pub fn config(&self) -> &Config {
         &self.config
     }
@@ -148,21 +218,18 @@ where
         keys::raw_key(&self.config.raw_prefix, conversation_id, communication_id)
     }
 
-    /// Handles one event and flushes the invocation's metrics.
+    /// Handles one EventBridge event and flushes the invocation's metrics. A transcript that
+    /// is not ready (any retryable failure) puts the event on the wait queue when there is one.
     pub async fn handle(&self, event: TranscriptionEvent) -> Result<Outcome, PipelineError> {
         let mut metrics = Metrics::from_env();
-        let result = self.process(&event).await;
+        let result = match self.process(&event).await {
+            Err(e) if e.kind == ErrorKind::Retryable => {
+                self.start_waiting(&event, e, &mut metrics).await
+            }
+            other => other,
+        };
         match &result {
-            Ok(Outcome::Stored { bytes, .. }) => {
-                metrics.count(METRIC_TRANSCRIPTS_FETCHED).add(
-                    METRIC_TRANSCRIPT_BYTES,
-                    Unit::Bytes,
-                    *bytes as f64,
-                );
-            }
-            Ok(Outcome::Ignored { .. }) => {
-                metrics.count(METRIC_EVENTS_IGNORED);
-            }
+            Ok(outcome) => count(outcome, &mut metrics),
             Err(_) => {
                 metrics.count(METRIC_FETCH_FAILED);
             }
@@ -171,7 +238,10 @@ where
         result
     }
 
-    async fn process(&self, event: &TranscriptionEvent) -> Result<Outcome, PipelineError> {
+    pub(crate) async fn process(
+        &self,
+        event: &TranscriptionEvent,
+    ) -> Result<Outcome, PipelineError> {
         match event::request(&event.detail_type, &event.detail)? {
             Request::Fetch {
                 conversation_id,

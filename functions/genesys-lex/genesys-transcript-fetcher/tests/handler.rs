@@ -46,6 +46,7 @@ fn config() -> Config {
         raw_bucket: BUCKET.into(),
         raw_prefix: "genesys/".into(),
         http_timeout: Duration::from_secs(1),
+        waiting: None,
     }
 }
 

@@ -9,11 +9,12 @@
 //! | `FAILED_PREFIX` | where malformed documents are copied, in their own bucket, default `failed/` |
 //! | `SKIPPED_PREFIX` | where reason files of skipped conversations go, in the document's bucket, default `skipped/` |
 //! | `REDACT_PII` | `true` replaces personal data with `[PII]`, default `false` |
+//! | `DESIGNER_LANGUAGES` | transcript languages kept, comma-separated English tags, default `en-US` |
 //!
 //! `FAILED_PREFIX` and `SKIPPED_PREFIX` must be non-empty and must not overlap `RAW_PREFIX`: the
 //! converter's own writes would trigger it again.
 
-use genesys_lex_core::Options;
+use genesys_lex_core::{Languages, Options};
 use shared::config::{bool_or, optional, prefix_or, required, ConfigError, Env, Source};
 
 pub const OUTPUT_BUCKET: &str = "OUTPUT_BUCKET";
@@ -23,6 +24,7 @@ pub const RAW_BUCKET: &str = "RAW_BUCKET";
 pub const FAILED_PREFIX: &str = "FAILED_PREFIX";
 pub const SKIPPED_PREFIX: &str = "SKIPPED_PREFIX";
 pub const REDACT_PII: &str = "REDACT_PII";
+pub const DESIGNER_LANGUAGES: &str = "DESIGNER_LANGUAGES";
 
 /// Default of `OUTPUT_PREFIX`.
 pub const DEFAULT_OUTPUT_PREFIX: &str = "lex-designer";
@@ -48,7 +50,8 @@ pub struct Config {
     pub failed_prefix: String,
     /// `SKIPPED_PREFIX` (default `skipped/`), in the bucket of the skipped document.
     pub skipped_prefix: String,
-    /// `REDACT_PII` (default false).
+    /// `REDACT_PII` (default false) and `DESIGNER_LANGUAGES` (default `en-US`; `en-XX` tags
+    /// only, see [`Languages::parse`]).
     pub options: Options,
 }
 
@@ -69,6 +72,11 @@ impl Config {
             skipped_prefix: prefix_or(src, SKIPPED_PREFIX, DEFAULT_SKIPPED_PREFIX, true)?,
             options: Options {
                 redact_pii: bool_or(src, REDACT_PII, false)?,
+                languages: match optional(src, DESIGNER_LANGUAGES) {
+                    None => Languages::default(),
+                    Some(list) => Languages::parse(&list)
+                        .map_err(|reason| ConfigError::new(DESIGNER_LANGUAGES, reason))?,
+                },
             },
         };
         for (name, p) in [
@@ -126,5 +134,39 @@ mod tests {
         assert_eq!(c.failed_prefix, "failed/");
         assert_eq!(c.skipped_prefix, "skipped/");
         assert!(!c.options.redact_pii);
+        assert!(c.options.languages.is_default());
+    }
+
+    #[test]
+    fn designer_languages_take_english_variants_only() {
+        let with = |list: &str| {
+            Config::from_source(&[("OUTPUT_BUCKET", "o"), (DESIGNER_LANGUAGES, list)].as_slice())
+        };
+        let c = with("en-US, en-GB,en_au,EN-IN").unwrap();
+        for tag in ["en-US", "en-GB", "en-AU", "en-IN"] {
+            assert!(c.options.languages.contains(tag), "{tag}");
+        }
+        assert!(!c.options.languages.contains("es-US"));
+        // Blank: the default.
+        assert!(with("  ").unwrap().options.languages.is_default());
+        for (list, want) in [
+            ("en-US,es-US", "\"es-US\" is not English"),
+            ("fr", "\"fr\" is not English"),
+            ("en-US,,en-GB", "entry 2 is empty"),
+            ("en-US;en-GB", "not a language tag of the form en-XX"),
+            ("english", "not a language tag of the form en-XX"),
+        ] {
+            let err = with(list).unwrap_err();
+            assert_eq!(err.name, DESIGNER_LANGUAGES, "{list}");
+            assert_eq!(
+                shared::PipelineError::from(err.clone()).kind,
+                shared::ErrorKind::Misconfigured
+            );
+            let text = err.to_string();
+            assert!(
+                text.starts_with("configuration DESIGNER_LANGUAGES: ") && text.contains(want),
+                "{list}: {text}"
+            );
+        }
     }
 }

@@ -53,7 +53,9 @@ impl<S: ObjectStore> Converter<S> {
             .collect();
         let mut parsed = Vec::with_capacity(bodies.len());
         for ((key, body), skimmed) in bodies.iter().zip(&skimmed) {
-            match transcript::parse(skimmed) {
+            // A byte-order mark is ignored; a phrase without a time only matters where the
+            // settings would use it.
+            match transcript::parse_with(skimmed, self.config.options) {
                 Ok(doc) => parsed.push((*key, doc)),
                 Err(err) => {
                     self.quarantine(bucket, key, body, &err).await?;
@@ -131,21 +133,36 @@ impl<S: ObjectStore> Converter<S> {
                         CONTENT_TYPE,
                     )
                     .await?;
+                let left_out = c.skipped_languages.join(", ");
                 tracing::info!(
                     documents = keys.len(),
                     turns = c.turns,
                     output = %output,
-                    skipped_languages = ?c.skipped_languages,
+                    left_out_languages = %left_out,
                     "converted"
                 );
+                if !c.skipped_languages.is_empty() {
+                    tracing::info!(
+                        conversation_id,
+                        languages = %left_out,
+                        "transcripts left out: language not in DESIGNER_LANGUAGES"
+                    );
+                    metrics.count("ConversationsPartlyLeftOut");
+                }
                 metrics.count("TranscriptsConverted");
                 metrics.add("Turns", Unit::Count, c.turns as f64);
                 Action::Converted {
+                    conversation_id,
                     output,
                     turns: c.turns,
+                    left_out_languages: c.skipped_languages,
                 }
             }
-            Ok(Outcome::Skipped { reason, .. }) => {
+            Ok(Outcome::Skipped {
+                reason,
+                left_out_languages,
+                ..
+            }) => {
                 for key in &keys {
                     let note = json!({
                         "source": s3_uri(bucket, key),
@@ -157,9 +174,18 @@ impl<S: ObjectStore> Converter<S> {
                         .put(bucket, &note_key, to_bytes(&note), CONTENT_TYPE)
                         .await?;
                 }
-                tracing::info!(reason = %reason, "skipped");
+                tracing::info!(
+                    conversation_id,
+                    reason = %reason,
+                    left_out_languages = %left_out_languages.join(", "),
+                    "skipped"
+                );
                 metrics.count("TranscriptsSkipped");
-                Action::Skipped { reason }
+                Action::Skipped {
+                    conversation_id,
+                    reason,
+                    left_out_languages,
+                }
             }
             Err(err) => {
                 // Conversation-level problems (e.g. no usable start time).

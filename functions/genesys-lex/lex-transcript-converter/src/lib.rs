@@ -11,8 +11,10 @@
 //! Nothing is lost, and bad documents are not retried forever:
 //! * a malformed document stays where it is; a copy goes to `<FAILED_PREFIX><key>` with
 //!   `<FAILED_PREFIX><key>.error.json` naming the field and the problem;
-//! * a conversation the designer cannot read (not en-US, no text) gets a reason file at
-//!   `<SKIPPED_PREFIX><key>.reason.json`;
+//! * a conversation the designer cannot read (not in `DESIGNER_LANGUAGES`, no text, no
+//!   transcripts) gets a reason file at `<SKIPPED_PREFIX><key>.reason.json`;
+//! * transcripts left out of a converted conversation (another language) are named in the
+//!   answer (`leftOutLanguages`) and the log;
 //! * S3 failures (throttling, 5xx, time-outs) fail the invocation with errorType `Retryable`, so
 //!   Lambda's asynchronous retries and the on-failure destination take over.
 //!
@@ -48,11 +50,16 @@ pub const CONTENT_TYPE: &str = "application/json";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
     Converted {
+        conversation_id: String,
         output: String,
         turns: usize,
+        /// Languages of the transcripts left out, e.g. `["es-US"]`.
+        left_out_languages: Vec<String>,
     },
     Skipped {
+        conversation_id: String,
         reason: String,
+        left_out_languages: Vec<String>,
     },
     /// Malformed: copied to the failed prefix with the reason.
     Quarantined {
@@ -62,6 +69,9 @@ pub enum Action {
         reason: String,
     },
 }
+
+/// How many times one event converts its conversation while the folder keeps changing.
+const MAX_CONVERSION_ROUNDS: u32 = 4;
 
 /// The handler.
 pub struct Converter<S> {
@@ -149,17 +159,45 @@ impl<S: ObjectStore> Converter<S> {
             });
         }
         // `<conversationId>/<communicationId>.json`: read the whole conversation folder.
-        let keys = match keys::conversation_folder(raw_prefix, key) {
-            Some(folder) => {
-                let listed = self.store.list(bucket, &folder).await?;
-                keys::folder_documents(&folder, listed, key)
-            }
-            None => vec![key.to_owned()],
+        let Some(folder) = keys::conversation_folder(raw_prefix, key) else {
+            let mut actions = self
+                .convert_keys(bucket, &[key.to_owned()], Some(key), metrics)
+                .await?;
+            return Ok(actions.remove(key).unwrap_or(Action::Ignored {
+                reason: "no conversation".to_owned(),
+            }));
         };
-        let mut actions = self.convert_keys(bucket, &keys, Some(key), metrics).await?;
-        Ok(actions.remove(key).unwrap_or(Action::Ignored {
-            reason: "no conversation".to_owned(),
-        }))
+        // The legs of a transferred call arrive as separate objects, each with its own event:
+        // invocations running at once may each see only some of them, and the last to write
+        // wins. So after writing, the folder is listed again: if a document arrived meanwhile,
+        // the conversation is converted again. The last writer has then seen every document
+        // that existed when it wrote, and a later document brings its own event (S3 listings
+        // are strongly consistent).
+        let mut listed =
+            keys::folder_documents(&folder, self.store.list(bucket, &folder).await?, key);
+        for round in 1..=MAX_CONVERSION_ROUNDS {
+            let mut actions = self
+                .convert_keys(bucket, &listed, Some(key), metrics)
+                .await?;
+            let action = actions.remove(key).unwrap_or(Action::Ignored {
+                reason: "no conversation".to_owned(),
+            });
+            let now = keys::folder_documents(&folder, self.store.list(bucket, &folder).await?, key);
+            if now == listed {
+                return Ok(action);
+            }
+            tracing::info!(
+                round,
+                documents_before = listed.len(),
+                documents_now = now.len(),
+                "the conversation folder changed while converting: converting again"
+            );
+            metrics.count("ConversionsRepeated");
+            listed = now;
+        }
+        Err(PipelineError::retryable(format!(
+            "the conversation folder {folder} kept changing during {MAX_CONVERSION_ROUNDS} conversions"
+        )))
     }
 
     async fn backfill(
@@ -188,20 +226,41 @@ impl<S: ObjectStore> Converter<S> {
             // Grouped by conversation folder; loose files stand alone.
             let groups = keys::group_raw_keys(&self.config.raw_prefix, listed);
             let (mut converted, mut skipped, mut failed) = (0, 0, 0);
+            // Conversations with transcripts left out for their language, once each.
+            let mut left_out = std::collections::BTreeMap::new();
             for keys in &groups {
                 for action in self
                     .convert_keys(&bucket, keys, None, metrics)
                     .await?
                     .into_values()
                 {
-                    match action {
+                    match &action {
                         Action::Converted { .. } => converted += 1,
                         Action::Skipped { .. } => skipped += 1,
                         Action::Quarantined { .. } => failed += 1,
                         Action::Ignored { .. } => {}
                     }
+                    if let Action::Converted {
+                        conversation_id,
+                        left_out_languages,
+                        ..
+                    }
+                    | Action::Skipped {
+                        conversation_id,
+                        left_out_languages,
+                        ..
+                    } = action
+                    {
+                        if !left_out_languages.is_empty() {
+                            left_out.insert(conversation_id, left_out_languages);
+                        }
+                    }
                 }
             }
+            let left_out: Vec<Value> = left_out
+                .into_iter()
+                .map(|(id, languages)| json!({"conversationId": id, "languages": languages}))
+                .collect();
             Ok(json!({
                 "bucket": bucket,
                 "prefix": prefix,
@@ -209,6 +268,7 @@ impl<S: ObjectStore> Converter<S> {
                 "converted": converted,
                 "skipped": skipped,
                 "failed": failed,
+                "leftOut": left_out,
             }))
         }
         .instrument(span)
@@ -219,12 +279,30 @@ impl<S: ObjectStore> Converter<S> {
 fn report(bucket: &str, key: &str, action: &Action) -> Value {
     let source = s3_uri(bucket, key);
     match action {
-        Action::Converted { output, turns } => {
-            json!({"source": source, "action": "converted", "output": output, "turns": turns})
-        }
-        Action::Skipped { reason } => {
-            json!({"source": source, "action": "skipped", "reason": reason})
-        }
+        Action::Converted {
+            conversation_id,
+            output,
+            turns,
+            left_out_languages,
+        } => json!({
+            "source": source,
+            "action": "converted",
+            "conversationId": conversation_id,
+            "output": output,
+            "turns": turns,
+            "leftOutLanguages": left_out_languages,
+        }),
+        Action::Skipped {
+            conversation_id,
+            reason,
+            left_out_languages,
+        } => json!({
+            "source": source,
+            "action": "skipped",
+            "conversationId": conversation_id,
+            "reason": reason,
+            "leftOutLanguages": left_out_languages,
+        }),
         Action::Quarantined { reason } => {
             json!({"source": source, "action": "quarantined", "reason": reason})
         }

@@ -1,3 +1,8 @@
+//! Handler tests; `real_inputs` holds those built from the unusual documents of
+//! `events/genesys/fixtures/`.
+
+mod real_inputs;
+
 use serde_json::{json, Value};
 use shared::store::MemoryStore;
 use shared::ErrorKind;
@@ -104,6 +109,83 @@ async fn communications_of_one_conversation_merge_into_one_file() {
         .map(|t| t["Content"].as_str().unwrap())
         .collect();
     assert_eq!(texts, ["before the transfer", "after the transfer"]);
+}
+
+/// A store whose first write to the output bucket lands another document in the raw bucket
+/// first: the second leg of a transfer arriving while the first leg's event is converted.
+struct LegArrivesMidway {
+    inner: MemoryStore,
+    leg: std::sync::Mutex<Option<(String, String)>>,
+}
+
+impl ObjectStore for LegArrivesMidway {
+    async fn get(&self, bucket: &str, key: &str) -> Result<Bytes, PipelineError> {
+        self.inner.get(bucket, key).await
+    }
+
+    async fn put(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: Bytes,
+        content_type: &str,
+    ) -> Result<(), PipelineError> {
+        if bucket == OUT {
+            if let Some((leg_key, leg)) = self.leg.lock().unwrap().take() {
+                self.inner.insert(RAW, &leg_key, leg);
+            }
+        }
+        self.inner.put(bucket, key, body, content_type).await
+    }
+
+    async fn list(&self, bucket: &str, prefix: &str) -> Result<Vec<String>, PipelineError> {
+        self.inner.list(bucket, prefix).await
+    }
+}
+
+/// Two legs of a transferred call whose objects arrive at the same moment: the event of the
+/// first leg, converting while the second lands, converts again, so the file has every turn
+/// whichever invocation writes last; the second leg's event writes the same bytes.
+#[tokio::test]
+async fn legs_arriving_at_once_converge_to_one_file_with_every_turn() {
+    let doc = |comm: &str, text: &str, at: i64| {
+        json!({"conversationId": "conv-7", "communicationId": comm, "conversationStartTime": 1_700_000_000_000_i64,
+               "transcripts": [{"transcriptId": comm, "language": "en-US", "phrases": [
+                   {"phraseIndex": 0, "participantPurpose": "external", "text": text, "startTimeMs": at}]}]})
+        .to_string()
+    };
+    let store = LegArrivesMidway {
+        inner: MemoryStore::new(),
+        leg: std::sync::Mutex::new(Some((
+            "genesys/conv-7/b.json".into(),
+            doc("b", "after the transfer", 1_700_000_060_000),
+        ))),
+    };
+    store.inner.insert(
+        RAW,
+        "genesys/conv-7/a.json",
+        doc("a", "before the transfer", 1_700_000_001_000),
+    );
+    let c = Converter::new(store, config(&[]));
+    let output = "lex-designer/conv-7_analysis_2023-11-14T22:13:20Z.json";
+    let texts = |c: &Converter<LegArrivesMidway>| -> Vec<String> {
+        json_at(&c.store.inner, OUT, output)["Transcript"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["Content"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let out = c.handle(event("genesys/conv-7/a.json")).await.unwrap();
+    assert_eq!(out["results"][0]["action"], "converted", "{out}");
+    assert_eq!(texts(&c), ["before the transfer", "after the transfer"]);
+    let first = c.store.inner.object(OUT, output).unwrap();
+    c.handle(event("genesys/conv-7/b.json")).await.unwrap();
+    assert_eq!(
+        c.store.inner.object(OUT, output).unwrap(),
+        first,
+        "the same bytes"
+    );
 }
 
 #[tokio::test]

@@ -16,7 +16,7 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 
 use super::config::Config;
-use super::error::MapError;
+use super::error::{MapError, MapWarning};
 use super::limits;
 use super::map::{Ignored, Outcome};
 use super::request::{Event, PutEventsRequest, PutUsersRequest, User};
@@ -74,6 +74,9 @@ pub struct Plan<'a> {
     /// Array elements without an item id skipped across the batch (see
     /// [`Interactions::skipped_elements`](super::Interactions::skipped_elements)).
     pub skipped_elements: usize,
+    /// Optional fields left out of interactions that are still sent, by message index (see
+    /// [`Interactions::warnings`](super::Interactions::warnings)): to log and count.
+    pub warnings: Vec<(usize, MapWarning)>,
 }
 
 impl Plan<'_> {
@@ -186,6 +189,7 @@ pub fn plan<'a>(
             Ok(Outcome::Ignored(r)) => out.ignored.push((i, r)),
             Ok(Outcome::Interactions(x)) => {
                 out.skipped_elements += x.skipped_elements;
+                out.warnings.extend(x.warnings.into_iter().map(|w| (i, w)));
                 let s = by_session[slot[i]].get_or_insert_with(|| Session {
                     session_id: x.session_id,
                     user_id: x.user_id,

@@ -8,20 +8,26 @@
 
 mod check;
 mod event_types;
+mod items;
 mod source;
 
 use shared_core::config::ConfigError;
 
 use super::path::{Keep, PropertyPath, Selector};
 
-pub use event_types::{EventTypeLookup, EventTypeMap};
+pub use event_types::{
+    is_list_view, EventTypeLookup, EventTypeMap, BUILTIN_EVENT_TYPES, LIST_VIEW_EVENTS,
+    MAX_EVENT_TYPES,
+};
+pub(crate) use items::ItemSource;
 use source::parse_list;
 
 /// Event tracker tracking id (required).
 pub const TRACKING_ID: &str = "PERSONALIZE_TRACKING_ID";
 /// ARN of the Users dataset; when set, `identify` messages become PutUsers requests.
 pub const USERS_DATASET_ARN: &str = "PERSONALIZE_USERS_DATASET_ARN";
-/// JSON object: Segment event name -> Personalize event type (or null to drop the event).
+/// JSON object: Segment event name -> Personalize event type (or null to drop the event);
+/// unset or `{}`: [`BUILTIN_EVENT_TYPES`].
 pub const EVENT_TYPE_MAP: &str = "EVENT_TYPE_MAP";
 /// Comma-separated property paths tried in order for `itemId`.
 pub const ITEM_ID_PATHS: &str = "ITEM_ID_PATHS";
@@ -46,8 +52,14 @@ pub const SETTINGS: [&str; 8] = [
     SESSION_ID_PREFIX,
 ];
 
-/// `ITEM_ID_PATHS` when unset: Segment's own spelling first, then the e-commerce spec's.
-pub const DEFAULT_ITEM_ID_PATHS: &str = "productId,product_id,sku,products[].product_id";
+/// `ITEM_ID_PATHS` when unset: Segment's own spelling first, then the e-commerce spec's, with
+/// `sku` as each product's fallback for `product_id`.
+pub const DEFAULT_ITEM_ID_PATHS: &str =
+    "productId,product_id,sku,products[].product_id,products[].sku";
+/// Optional metadata columns of an Item interactions dataset (Amazon Personalize quotas:
+/// "Maximum number of metadata columns, excluding reserved fields, in an Item interactions
+/// dataset: 5"); each `EVENT_PROPERTIES` key is one.
+pub const MAX_EVENT_PROPERTIES: usize = 5;
 /// `SESSION_ID_PREFIX` when unset.
 pub const DEFAULT_SESSION_ID_PREFIX: &str = "user-";
 /// Hex digits of the hash in a derived session id.
@@ -74,6 +86,8 @@ pub struct Config {
     pub(crate) event_types: EventTypeMap,
     /// Tried in order; the first that yields an item id wins.
     pub(crate) item_id_paths: Vec<PropertyPath>,
+    /// `item_id_paths` grouped as the mapping reads them.
+    pub(crate) item_sources: Vec<ItemSource>,
     /// Tried in order; the first present wins. Empty: no `eventValue`.
     pub(crate) event_value_paths: Vec<PropertyPath>,
     /// Copied into the event `properties` string.
@@ -101,9 +115,10 @@ impl Config {
         Self {
             tracking_id,
             users_dataset_arn: None,
-            event_types: EventTypeMap::default(),
+            event_types: EventTypeMap::builtin(),
             item_id_paths: parse_list(DEFAULT_ITEM_ID_PATHS, PropertyPath::parse)
                 .expect("default item id paths parse"),
+            item_sources: Vec::new(),
             event_value_paths: Vec::new(),
             event_properties: Vec::new(),
             user_traits: Vec::new(),
@@ -147,8 +162,9 @@ impl Config {
         &self.session_id_prefix
     }
 
-    /// Derived data: what of `properties` and `traits` the parser keeps.
+    /// Derived data: the item sources, and what of `properties` and `traits` the parser keeps.
     fn prepare(&mut self) {
+        self.item_sources = items::item_sources(&self.item_id_paths);
         let mut props = Keep::default();
         props.add(&["recommendationId".to_owned()]);
         props.add(&["impression".to_owned()]);
@@ -184,14 +200,25 @@ mod tests {
         let paths: Vec<_> = c.item_id_paths.iter().map(|p| p.as_str()).collect();
         assert_eq!(
             paths,
-            ["productId", "product_id", "sku", "products[].product_id"]
+            [
+                "productId",
+                "product_id",
+                "sku",
+                "products[].product_id",
+                "products[].sku"
+            ]
         );
         assert!(c.event_value_paths.is_empty());
         assert!(c.event_properties.is_empty());
         assert_eq!(c.session_id_prefix, "user-");
+        assert!(c.event_types.is_builtin());
+        assert_eq!(c.event_types.lookup("Anything"), EventTypeLookup::NotMapped);
         assert_eq!(
-            c.event_types.lookup("Anything"),
-            EventTypeLookup::PassThrough
+            c.event_types.lookup("Product Viewed"),
+            EventTypeLookup::Mapped {
+                event_type: "View",
+                item_required: true
+            }
         );
     }
 
@@ -232,9 +259,13 @@ mod tests {
         assert!(c.users_dataset_arn.is_some());
         assert_eq!(
             c.event_types.lookup("Product Viewed"),
-            EventTypeLookup::Mapped("View")
+            EventTypeLookup::Mapped {
+                event_type: "View",
+                item_required: false
+            }
         );
         assert_eq!(c.event_types.lookup("Signed In"), EventTypeLookup::Dropped);
+        assert_eq!(c.event_types.lookup("Other"), EventTypeLookup::NotMapped);
         assert_eq!(c.item_id_paths.len(), 2);
         assert_eq!(c.event_value_paths.len(), 2);
         let keys: Vec<_> = c.event_properties.iter().map(|s| s.key.as_str()).collect();
@@ -249,11 +280,20 @@ mod tests {
         let m = EventTypeMap::parse(r#"{"Order Completed":"Purchase","*":null}"#).unwrap();
         assert_eq!(
             m.lookup("Order Completed"),
-            EventTypeLookup::Mapped("Purchase")
+            EventTypeLookup::Mapped {
+                event_type: "Purchase",
+                item_required: false
+            }
         );
         assert_eq!(m.lookup("Other"), EventTypeLookup::Dropped);
         let m = EventTypeMap::parse(r#"{"*":"Other"}"#).unwrap();
-        assert_eq!(m.lookup("x"), EventTypeLookup::Mapped("Other"));
+        assert_eq!(
+            m.lookup("x"),
+            EventTypeLookup::Mapped {
+                event_type: "Other",
+                item_required: true
+            }
+        );
     }
 
     #[test]
@@ -263,6 +303,8 @@ mod tests {
             (EVENT_TYPE_MAP, "{not json"),
             (EVENT_TYPE_MAP, r#"{"a":""}"#),
             (EVENT_TYPE_MAP, r#"{"a":1}"#),
+            (EVENT_TYPE_MAP, r#"{"Product List Viewed":"View"}"#),
+            (EVENT_PROPERTIES, "a,b,c,d,e,f"),
             (ITEM_ID_PATHS, "a[].b[]"),
             (EVENT_VALUE_PATH, "lines[].price"),
             (EVENT_PROPERTIES, "userId"),
@@ -296,7 +338,10 @@ mod tests {
         assert_eq!(c.tracking_id, "00000000-0000-4000-8000-000000000001");
         assert_eq!(
             c.event_types.lookup("Order Completed"),
-            EventTypeLookup::Mapped("Purchase")
+            EventTypeLookup::Mapped {
+                event_type: "Purchase",
+                item_required: false
+            }
         );
         assert_eq!(c.item_id_paths.len(), 4);
         assert_eq!(c.user_traits.len(), 3);

@@ -16,7 +16,7 @@ use std::borrow::Cow;
 use std::fmt;
 
 use super::config::Config;
-use super::error::MapError;
+use super::error::{MapError, MapWarning};
 use super::message::{parse_with, Message, MessageKind, Wanted};
 use super::request::{Event, User};
 use super::value::Value;
@@ -48,8 +48,12 @@ pub struct Interactions<'a> {
     pub user_id: Option<Cow<'a, str>>,
     /// One event, or one per element of an item id array (`products[].product_id`).
     pub events: Vec<Event<'a>>,
-    /// Elements of that array skipped because they had no item id.
+    /// Elements of that array skipped because they had no (usable) item id.
     pub skipped_elements: usize,
+    /// Optional fields the events are sent without (an impression list cut to 25, a price that
+    /// is not a number, properties members that do not fit...), for the caller to log and
+    /// count. Never values from the message.
+    pub warnings: Vec<MapWarning>,
 }
 
 impl Outcome<'_> {
@@ -71,6 +75,7 @@ impl Interactions<'_> {
             user_id: self.user_id.map(|u| Cow::Owned(u.into_owned())),
             events: self.events.into_iter().map(Event::into_owned).collect(),
             skipped_elements: self.skipped_elements,
+            warnings: self.warnings,
         }
     }
 }
@@ -95,10 +100,25 @@ pub const IGNORED_GROUP: &str = "group messages are not interactions";
 /// Reason given for `identify` without a users dataset.
 pub const IGNORED_NO_USERS_DATASET: &str =
     "no users dataset configured (PERSONALIZE_USERS_DATASET_ARN)";
+/// Reason given for `identify` without `userId` (valid per the Identify spec with an
+/// `anonymousId` alone).
+pub const IGNORED_NO_USER_ID: &str =
+    "no userId (an anonymous identify): the users dataset is keyed by userId";
 /// Reason given for `identify` carrying none of the selected traits.
 pub const IGNORED_NO_TRAITS: &str = "none of the USER_TRAITS is present";
 /// Reason given for events mapped to null in `EVENT_TYPE_MAP`.
 pub const IGNORED_DROPPED_EVENT: &str = "EVENT_TYPE_MAP maps this event to null";
+/// Reason given for events a configured `EVENT_TYPE_MAP` does not name (and no `"*"` entry).
+pub const IGNORED_NOT_MAPPED: &str = "event type not in EVENT_TYPE_MAP";
+/// Reason given for events the built-in mapping does not name (`EVENT_TYPE_MAP` unset).
+pub const IGNORED_NOT_IN_BUILTIN_MAP: &str =
+    "event type not in the built-in e-commerce mapping (EVENT_TYPE_MAP unset)";
+/// Reason given for a product list view that only the `"*"` entry would map.
+pub const IGNORED_LIST_VIEW: &str =
+    "a product list view is not an interaction (the EVENT_TYPE_MAP \"*\" entry leaves list views out)";
+/// Reason given for an event without an item id that `EVENT_TYPE_MAP` does not name (the
+/// built-in mapping or the `"*"` entry mapped it).
+pub const IGNORED_NO_ITEM: &str = "no item id (ITEM_ID_PATHS), and EVENT_TYPE_MAP does not name this event: only the events it names are sent without an item";
 
 impl Config {
     /// Parses and maps one message from JSON text.

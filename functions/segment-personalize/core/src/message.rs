@@ -10,11 +10,13 @@
 //! [`Config::parse`](super::Config::parse) goes further and keeps only the members of
 //! `properties` and `traits` that the configuration's paths can reach.
 //!
-//! The message and its fields are here; `text` parses JSON text with the scanner and `de` reads
-//! an already parsed `serde_json::Value` ([`Message::from_value`]).
+//! The message and its fields are here; `text` parses JSON text with the scanner, `tree` reads
+//! the values it keeps (numbers as written, see [`Value::Number`]) and `de` reads an already
+//! parsed `serde_json::Value` ([`Message::from_value`]).
 
 mod de;
 mod text;
+mod tree;
 
 use std::borrow::Cow;
 use std::fmt;
@@ -154,8 +156,9 @@ impl<'a> Message<'a> {
     }
 }
 
-/// An identifier field (`messageId`, `userId`, `anonymousId`): a string, or an integer that some
-/// libraries send. `None` when missing, null or empty.
+/// An identifier field (`messageId`, `userId`, `anonymousId`): a string, or a number that some
+/// libraries send (analytics.js and analytics-node pass a numeric `userId` through), as the
+/// text it was written with. `None` when missing, null or empty.
 pub(crate) fn id_field<'a>(
     value: &Option<Value<'a>>,
     field: &str,
@@ -163,7 +166,13 @@ pub(crate) fn id_field<'a>(
     match value {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Str(s)) if s.is_empty() => Ok(None),
-        Some(v @ (Value::Str(_) | Value::Int(_) | Value::UInt(_))) => Ok(v.scalar_text()),
+        Some(
+            v @ (Value::Str(_)
+            | Value::Int(_)
+            | Value::UInt(_)
+            | Value::Float(_)
+            | Value::Number(_)),
+        ) => Ok(v.scalar_text()),
         Some(other) => Err(MapError::new(
             field,
             format!("expected a string, found {}", other.kind()),

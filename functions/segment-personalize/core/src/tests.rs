@@ -8,7 +8,10 @@ use super::config::{
     EVENT_PROPERTIES, EVENT_TYPE_MAP, EVENT_VALUE_PATH, ITEM_ID_PATHS, TRACKING_ID,
     USERS_DATASET_ARN, USER_TRAITS,
 };
+use super::error::utf16_len;
 use super::*;
+
+mod real_inputs;
 
 const WORKSHOP: &str =
     include_str!("../../../../events/segment/segment_track_workshop_test_event.json");
@@ -30,10 +33,39 @@ const CONFIG_FILE: &str = include_str!("../../../../events/segment/config.json")
 
 const ARN: &str = "arn:aws:personalize:us-east-1:123456789012:dataset/shop/USERS";
 
+/// The event names the tests send, named in `EVENT_TYPE_MAP` (so that their events are sent
+/// with or without an item id).
+const TEST_MAP: &str = r#"{"Product Viewed":"View","Order Completed":"Purchase","Page Viewed":"Page Viewed","Screen Viewed":"Screen Viewed","Other":"Other"}"#;
+
+/// A configuration with `extra` settings, `EVENT_TYPE_MAP` [`TEST_MAP`] unless set.
 fn config(extra: &[(&str, &str)]) -> Config {
     let mut vars = vec![(TRACKING_ID, "tid")];
+    if !extra.iter().any(|(k, _)| *k == EVENT_TYPE_MAP) {
+        vars.push((EVENT_TYPE_MAP, TEST_MAP));
+    }
     vars.extend_from_slice(extra);
     Config::from_source(&vars.as_slice()).unwrap()
+}
+
+/// Only a tracking id: every default, the built-in event type mapping included.
+fn default_config() -> Config {
+    Config::from_source(&[(TRACKING_ID, "tid")]).unwrap()
+}
+
+fn ignored(c: &Config, text: &str) -> &'static str {
+    match c.map_str(text) {
+        Ok(Outcome::Ignored(i)) => i.reason,
+        other => panic!("expected ignored, got {other:?}"),
+    }
+}
+
+/// The warnings of a message's interactions, as text.
+fn warnings(c: &Config, text: &str) -> Vec<String> {
+    interactions(c, text)
+        .warnings
+        .iter()
+        .map(ToString::to_string)
+        .collect()
 }
 
 fn file_config() -> Config {
@@ -100,7 +132,8 @@ fn to_json<T: serde::Serialize>(v: &T) -> Json {
 
 #[test]
 fn workshop_event_becomes_the_documented_request() {
-    let c = config(&[]);
+    // The built-in mapping: Product Clicked is a Click.
+    let c = default_config();
     let p = plan(&c, [c.map_str(WORKSHOP)]);
     assert_eq!(p.put_events.len(), 1);
     assert_eq!(p.put_events[0].messages, [0]);
@@ -114,22 +147,22 @@ fn workshop_event_becomes_the_documented_request() {
             "eventList": [{
                 "eventId": "test-message-33dlvn",
                 "sentAt": 1551110105.905,
-                "eventType": "Product Clicked",
+                "eventType": "Click",
                 "itemId": "ocean-blue-shirt"
             }]
         })
     );
-    // Same ids and type as the published example; that example truncates sentAt to whole
-    // seconds and puts itemId inside properties (an old tutorial style): the API reference has
-    // itemId as an Event field, and milliseconds are kept here.
+    // Same ids as the published example; that example passes the Segment event name through
+    // as the event type (the built-in mapping sends Click), truncates sentAt to whole seconds
+    // and puts itemId inside properties (an old tutorial style): the API reference has itemId
+    // as an Event field, and milliseconds are kept here.
     let example: Json = serde_json::from_str(PUTEVENTS_EXAMPLE).unwrap();
     for key in ["userId", "sessionId"] {
         assert_eq!(got[key], example[key], "{key}");
     }
     let (g, e) = (&got["eventList"][0], &example["eventList"][0]);
-    for key in ["eventId", "eventType"] {
-        assert_eq!(g[key], e[key], "{key}");
-    }
+    assert_eq!(g["eventId"], e["eventId"]);
+    assert_eq!(e["eventType"], "Product Clicked");
     assert_eq!(
         g["sentAt"].as_f64().unwrap().trunc(),
         e["sentAt"].as_f64().unwrap()
@@ -141,8 +174,13 @@ fn workshop_event_becomes_the_documented_request() {
 }
 
 #[test]
-fn track_spec_example_passes_its_event_name_through() {
-    let c = config(&[]);
+fn track_spec_example_is_sent_only_when_named() {
+    // "Course Clicked" is not an e-commerce interaction: the built-in mapping leaves it out.
+    assert_eq!(
+        ignored(&default_config(), TRACK_SPEC),
+        map::IGNORED_NOT_IN_BUILTIN_MAP
+    );
+    let c = config(&[(EVENT_TYPE_MAP, r#"{"Course Clicked":"Course Clicked"}"#)]);
     let Ok(Outcome::Interactions(i)) = c.map_str(TRACK_SPEC) else {
         panic!("interactions expected")
     };
@@ -161,7 +199,7 @@ fn track_spec_example_passes_its_event_name_through() {
     );
     assert_eq!(e.item_id, None);
     assert_eq!(e.properties, None);
-    // Strings come straight from the input, not copied.
+    // Strings come straight from the input and the configuration, not copied.
     assert!(matches!(e.event_type, Cow::Borrowed(_)));
     assert!(matches!(i.session_id, Cow::Borrowed(_)));
 }
@@ -227,11 +265,19 @@ fn identify_updates_users_only_with_a_users_dataset() {
 }
 
 #[test]
-fn identify_without_user_id_is_invalid_and_without_traits_ignored() {
+fn identify_without_user_id_or_traits_is_ignored() {
     let c = config(&[(USERS_DATASET_ARN, ARN), (USER_TRAITS, "plan")]);
     let msg: Json = serde_json::from_str(IDENTIFY_SPEC).unwrap();
-    let e = error(&c, &with(msg.clone(), json!({"userId": null})));
-    assert!(e.starts_with("userId: missing"), "{e}");
+    // Valid per the Identify spec (an anonymousId is enough): nothing to update, not invalid.
+    for no_user in [json!({"userId": null}), json!({"userId": ""})] {
+        assert_eq!(
+            c.map_str(&with(msg.clone(), no_user)).unwrap(),
+            Outcome::Ignored(Ignored {
+                kind: MessageKind::Identify,
+                reason: map::IGNORED_NO_USER_ID
+            })
+        );
+    }
     assert_eq!(
         c.map_str(&with(
             msg.clone(),
@@ -326,7 +372,7 @@ fn product_viewed_carries_recommendation_and_impression() {
 
 #[test]
 fn from_a_lambda_payload_value() {
-    let c = config(&[]);
+    let c = default_config();
     let v: Json = serde_json::from_str(WORKSHOP).unwrap();
     let m = Message::from_value(&v).unwrap();
     let Outcome::Interactions(i) = c.map(&m).unwrap() else {
@@ -396,6 +442,14 @@ fn neither_anonymous_nor_user_id_is_invalid() {
 fn id_lengths_are_checked() {
     let c = config(&[]);
     let long = "u".repeat(257);
+    // Counted in characters, as the API model counts them (not UTF-16 units).
+    let emoji = "😀".repeat(256);
+    assert_eq!(
+        interactions(&c, &with(base(), json!({"userId": emoji})))
+            .user_id
+            .as_deref(),
+        Some(emoji.as_str())
+    );
     assert_eq!(
         error(&c, &with(base(), json!({"userId": long}))),
         "userId: 257 characters, at most 256"
@@ -412,10 +466,12 @@ fn id_lengths_are_checked() {
         error(&c, &track(json!({"productId": long}))),
         "properties.productId: 257 characters, at most 256"
     );
+    // An event name is only looked up (the event type comes from EVENT_TYPE_MAP): a long one
+    // is not in the map, whatever its length.
     let name = "E".repeat(257);
     assert_eq!(
-        error(&c, &with(base(), json!({"event": name}))),
-        "event: 257 characters, at most 256"
+        ignored(&c, &with(base(), json!({"event": name}))),
+        map::IGNORED_NOT_MAPPED
     );
     assert_eq!(
         error(&c, &with(base(), json!({"userId": true}))),
@@ -440,19 +496,18 @@ fn id_lengths_are_checked() {
 // Event types
 
 #[test]
-fn unknown_event_types_pass_through_and_mapped_ones_are_renamed() {
+fn unknown_event_types_are_ignored_and_mapped_ones_are_renamed() {
     let c = config(&[(
         EVENT_TYPE_MAP,
         r#"{"Product Viewed":"View","Signed In":null}"#,
     )]);
     assert_eq!(one_event(&c, &base().to_string()).event_type, "View");
     assert_eq!(
-        one_event(
+        ignored(
             &c,
             &with(base(), json!({"event": "Wishlist Product Added"}))
-        )
-        .event_type,
-        "Wishlist Product Added"
+        ),
+        map::IGNORED_NOT_MAPPED
     );
     assert_eq!(
         c.map_str(&with(base(), json!({"event": "Signed In"})))
@@ -580,7 +635,10 @@ fn missing_or_invalid_timestamps_are_named() {
             json!({"timestamp": null, "originalTimestamp": "2024-05-14T10:15:30"}),
         ),
     );
-    assert!(e.starts_with("originalTimestamp: not an RFC 3339"), "{e}");
+    assert_eq!(
+        e,
+        "originalTimestamp: no UTC offset (Z or +hh:mm): a local time is ambiguous (like 2024-05-14T10:15:30.250+02:00)"
+    );
     assert_eq!(
         error(&c, &with(base(), json!({"timestamp": 1715674530}))),
         "timestamp: expected an RFC 3339 date-time string, found a number"
@@ -644,12 +702,25 @@ fn products_without_an_id_are_skipped_and_counted() {
         error(&c, &track(json!({"products": {"product_id": "x"}}))),
         "properties.products: expected an array, found an object"
     );
+    // An unusable id skips its product (with a warning), not the order; its sku stands in
+    // when it has one.
+    let msg = track(
+        json!({"products": [{"product_id": "x"}, {"product_id": [1]}, {"product_id": {}, "sku": "S-3"}]}),
+    );
+    let i = interactions(&c, &msg);
+    let ids: Vec<_> = i
+        .events
+        .iter()
+        .map(|e| e.item_id.as_deref().unwrap())
+        .collect();
+    assert_eq!(ids, ["x", "S-3"]);
+    assert_eq!(i.skipped_elements, 1);
     assert_eq!(
-        error(
-            &c,
-            &track(json!({"products": [{"product_id": "x"}, {"product_id": [1]}]}))
-        ),
-        "properties.products[1].product_id: expected a string or a number, found an array"
+        warnings(&c, &msg),
+        [
+            "properties.products[1].product_id: expected a string or a number, found an array: left out",
+            "properties.products[2].product_id: expected a string or a number, found an object: left out",
+        ]
     );
 }
 
@@ -718,49 +789,80 @@ fn event_values_from_numbers_and_numeric_strings() {
 }
 
 #[test]
-fn event_values_must_be_finite_numbers() {
+fn event_values_that_are_not_finite_numbers_are_left_out_with_a_warning() {
     let c = config(&[(EVENT_VALUE_PATH, "price")]);
+    let left_out = |price: Json| {
+        let text = track(json!({"productId": "p-1", "price": price}));
+        assert_eq!(one_event(&c, &text).event_value, None, "{text}");
+        warnings(&c, &text)
+    };
     for bad in ["NaN", "inf", "-Infinity", "1e400"] {
         assert_eq!(
-            error(&c, &track(json!({"price": bad}))),
-            "properties.price: not a finite number",
+            left_out(json!(bad)),
+            ["properties.price: not a finite number: left out"],
             "{bad}"
         );
     }
+    // A JSON number beyond the f64 range, as written (serde_json would refuse the message).
+    let text = track(json!({"productId": "p-1"}))
+        .replace(r#""productId""#, r#""price":1e400,"productId""#);
     assert_eq!(
-        error(&c, &track(json!({"price": "12 EUR"}))),
-        "properties.price: not a number"
+        warnings(&c, &text),
+        ["properties.price: not a finite number: left out"]
     );
     assert_eq!(
-        error(&c, &track(json!({"price": 1e39}))),
-        "properties.price: out of range of a 32-bit float (eventValue is a Float)"
+        left_out(json!("12 EUR")),
+        ["properties.price: not a number (eventValue is a Float): left out"]
     );
     assert_eq!(
-        error(&c, &track(json!({"price": true}))),
-        "properties.price: expected a number or a numeric string, found a boolean"
+        left_out(json!(1e39)),
+        ["properties.price: out of range of a 32-bit float (eventValue is a Float): left out"]
     );
+    assert_eq!(
+        left_out(json!(true)),
+        ["properties.price: expected a number or a numeric string, found a boolean: left out"]
+    );
+    // The next path is tried.
+    let c = config(&[(EVENT_VALUE_PATH, "price,revenue")]);
+    let text = track(json!({"productId": "p-1", "price": "$19.99", "revenue": 25}));
+    assert_eq!(one_event(&c, &text).event_value, Some(25.0));
 }
 
 // ---------------------------------------------------------------------------------------------
 // properties, recommendationId, impression
 
 #[test]
-fn oversize_properties_name_the_field_and_limit() {
-    let c = config(&[(EVENT_PROPERTIES, "description")]);
-    let text = "d".repeat(1000);
-    assert!(one_event(&c, &track(json!({"description": text})))
-        .properties
-        .is_some());
+fn oversize_properties_leave_out_their_largest_members() {
+    let c = config(&[(EVENT_PROPERTIES, "description,brand,category")]);
+    let text = "d".repeat(900);
+    let e = one_event(&c, &track(json!({"description": text, "brand": "Hasbro"})));
+    assert_eq!(utf16_len(e.properties.as_deref().unwrap()), 935);
     let text = "d".repeat(1512);
+    let msg = track(json!({"description": text, "brand": "Hasbro", "category": "Games"}));
+    let e = one_event(&c, &msg);
     assert_eq!(
-        error(&c, &track(json!({"description": text}))),
-        "properties: 1530 characters, at most 1024"
+        e.properties.as_deref(),
+        Some(r#"{"brand":"Hasbro","category":"Games"}"#)
     );
-    // Escapes and astral characters count as the service counts them.
-    let text = "😀".repeat(505);
     assert_eq!(
-        error(&c, &track(json!({"description": text}))),
-        "properties: 1028 characters, at most 1024"
+        warnings(&c, &msg),
+        ["properties: 1566 UTF-16 code units, at most 1024: left out description"]
+    );
+    // Escapes and astral characters count as a UTF-16 service would count them: 505 emoji
+    // are 1010 units, 1028 with the rest; the only member goes, and properties with it.
+    let msg = track(json!({"description": "😀".repeat(505)}));
+    assert_eq!(one_event(&c, &msg).properties, None);
+    assert_eq!(
+        warnings(&c, &msg),
+        ["properties: 1028 UTF-16 code units, at most 1024: left out description"]
+    );
+    // Two large members: the largest goes first, then the next until it fits.
+    let msg = track(
+        json!({"description": "d".repeat(700), "brand": "b".repeat(600), "category": "Games"}),
+    );
+    assert_eq!(
+        one_event(&c, &msg).properties.as_deref(),
+        Some(format!(r#"{{"brand":"{}","category":"Games"}}"#, "b".repeat(600)).as_str())
     );
 }
 
@@ -782,9 +884,15 @@ fn properties_are_a_json_string_of_strings() {
         parsed,
         json!({"numberOfRatings": "12", "inStock": "false", "note": "say \"hi\"\n", "category": "a|b"})
     );
+    // A value that cannot be a string is left out, not the event.
+    let msg = track(json!({"note": {"x": 1}, "inStock": true}));
     assert_eq!(
-        error(&c, &track(json!({"note": {"x": 1}}))),
-        "properties.note: expected a string, number, boolean or an array of them, found an object"
+        one_event(&c, &msg).properties.as_deref(),
+        Some(r#"{"inStock":"true"}"#)
+    );
+    assert_eq!(
+        warnings(&c, &msg),
+        ["properties.note: expected a string, number, boolean or an array of them, found an object: left out"]
     );
     assert_eq!(
         error(&c, &with(base(), json!({"properties": ["x"]}))),
@@ -793,7 +901,7 @@ fn properties_are_a_json_string_of_strings() {
 }
 
 #[test]
-fn impression_needs_1_to_25_ids() {
+fn impression_keeps_the_first_25_usable_ids() {
     let c = config(&[]);
     let ids = |n: usize| (0..n).map(|i| format!("i{i}")).collect::<Vec<_>>();
     let e = one_event(
@@ -802,45 +910,60 @@ fn impression_needs_1_to_25_ids() {
     );
     assert_eq!(e.impression.as_ref().map(Vec::len), Some(25));
     assert_eq!(e.recommendation_id.as_deref(), Some("r"));
+    let msg = track(json!({"impression": ids(30)}));
     assert_eq!(
-        error(&c, &track(json!({"impression": ids(26)}))),
-        "properties.impression: 26 items, at most 25"
+        one_event(&c, &msg).impression,
+        Some(ids(25).into_iter().map(Cow::from).collect())
     );
     assert_eq!(
-        error(&c, &track(json!({"impression": []}))),
-        "properties.impression: 0 items, at least 1"
+        warnings(&c, &msg),
+        ["properties.impression: 30 items, at most 25: kept the first 25"]
+    );
+    // Nothing to send: no impression, nothing lost.
+    let msg = track(json!({"impression": []}));
+    assert_eq!(one_event(&c, &msg).impression, None);
+    assert!(warnings(&c, &msg).is_empty());
+    let msg = track(json!({"impression": ["a", {"id": 1}, "", "i".repeat(257), "b"]}));
+    assert_eq!(
+        one_event(&c, &msg).impression,
+        Some(vec![Cow::from("a"), Cow::from("b")])
     );
     assert_eq!(
-        error(&c, &track(json!({"impression": ["a", {"id": 1}]}))),
-        "properties.impression[1]: expected a string, found an object"
+        warnings(&c, &msg),
+        [
+            "properties.impression[1]: expected a string or a number, found an object: left out",
+            "properties.impression[2]: empty, at least 1 character: left out",
+            "properties.impression[3]: 257 UTF-16 code units, at most 256: left out",
+        ]
     );
+    let msg = track(json!({"impression": "a|b"}));
+    assert_eq!(one_event(&c, &msg).impression, None);
     assert_eq!(
-        error(&c, &track(json!({"impression": ["a", ""]}))),
-        "properties.impression[1]: empty, at least 1 character"
-    );
-    assert_eq!(
-        error(&c, &track(json!({"impression": "a|b"}))),
-        "properties.impression: expected an array of item ids, found a string"
+        warnings(&c, &msg),
+        ["properties.impression: expected an array of item ids, found a string: left out"]
     );
     let e = one_event(&c, &track(json!({"impression": [1, 2]})));
     assert_eq!(e.impression, Some(vec![Cow::from("1"), Cow::from("2")]));
 }
 
 #[test]
-fn recommendation_id_at_most_40() {
+fn recommendation_id_over_40_is_left_out() {
     let c = config(&[]);
     let ok = "r".repeat(40);
     assert!(one_event(&c, &track(json!({"recommendationId": ok})))
         .recommendation_id
         .is_some());
-    let long = "r".repeat(41);
+    let long = track(json!({"recommendationId": "r".repeat(41)}));
+    assert_eq!(one_event(&c, &long).recommendation_id, None);
     assert_eq!(
-        error(&c, &track(json!({"recommendationId": long}))),
-        "properties.recommendationId: 41 characters, at most 40"
+        warnings(&c, &long),
+        ["properties.recommendationId: 41 UTF-16 code units, at most 40: left out"]
     );
+    let array = track(json!({"recommendationId": ["r"]}));
+    assert_eq!(one_event(&c, &array).recommendation_id, None);
     assert_eq!(
-        error(&c, &track(json!({"recommendationId": ["r"]}))),
-        "properties.recommendationId: expected a string, found an array"
+        warnings(&c, &array),
+        ["properties.recommendationId: expected a string, found an array: left out"]
     );
 }
 
@@ -854,13 +977,23 @@ fn errors_never_contain_values() {
         (USER_TRAITS, "email"),
     ]);
     let long = format!("{SECRET}{}", "x".repeat(1100));
-    let cases = [
+    // Left out with a warning: the warning has no value either.
+    let warned = [
         track(json!({"price": SECRET})),
         track(json!({"email": long})),
         track(json!({"email": {"v": SECRET}})),
-        track(json!({"productId": [SECRET]})),
         track(json!({"impression": SECRET})),
+        track(json!({"impression": [long]})),
         track(json!({"recommendationId": long})),
+        track(json!({"products": [{"product_id": "p"}, {"product_id": [SECRET]}]})),
+    ];
+    for text in &warned {
+        let w = warnings(&c, text);
+        assert_eq!(w.len(), 1, "{text}");
+        assert!(!w[0].contains("jane"), "{}", w[0]);
+    }
+    let cases = [
+        track(json!({"productId": [SECRET]})),
         with(base(), json!({"userId": long})),
         with(base(), json!({"timestamp": SECRET})),
         with(base(), json!({"type": SECRET})),

@@ -3,9 +3,11 @@
 use serde::{Serialize, Serializer};
 
 /// A point in time as whole seconds since the Unix epoch plus nanoseconds: what Personalize's
-/// `sentAt` carries. Serialised as a JSON number of seconds with the fraction
-/// (`1551110105.905`), as the PutEvents JSON API takes it; the forwarder builds the SDK's
-/// timestamp from `secs` and `nanos`, without going through `f64`.
+/// `sentAt` carries (a `timestamp` in the API model, sent by the rest-json protocol as epoch
+/// seconds). Serialised as a JSON number of seconds with the fraction, every digit kept
+/// (`1551110105.905`, `1715674530.250123`): the text the Rust SDK sends for the same instant
+/// ([`SentAt::epoch_seconds`]). The forwarder builds the SDK's timestamp from `secs` and
+/// `nanos`, without going through `f64`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct SentAt {
     /// Seconds since 1970-01-01T00:00:00Z (negative before).
@@ -27,12 +29,61 @@ impl SentAt {
     }
 }
 
+impl SentAt {
+    /// Smithy's epoch-seconds form, as `aws-smithy-types` writes it in a request: whole
+    /// seconds, then the fraction to the nanosecond without trailing zeros.
+    pub fn epoch_seconds(self) -> String {
+        if self.nanos == 0 {
+            return self.secs.to_string();
+        }
+        let mut out = if self.secs < 0 {
+            format!(
+                "-{}.{:09}",
+                self.secs.unsigned_abs() - 1,
+                1_000_000_000 - self.nanos
+            )
+        } else {
+            format!("{}.{:09}", self.secs, self.nanos)
+        };
+        while out.ends_with('0') {
+            out.pop();
+        }
+        out
+    }
+}
+
 impl Serialize for SentAt {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         if self.nanos == 0 {
-            s.serialize_i64(self.secs)
-        } else {
-            s.serialize_f64(self.as_secs_f64())
+            return s.serialize_i64(self.secs);
+        }
+        // A JSON number with every digit of the fraction (an f64 keeps about 7).
+        serde_json::value::RawValue::from_string(self.epoch_seconds())
+            .map_err(serde::ser::Error::custom)?
+            .serialize(s)
+    }
+}
+
+/// Why a timestamp was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeError {
+    /// A valid date and time without `Z` or `±hh:mm`: a local time, which could be any of 26
+    /// hours of instants.
+    NoOffset,
+    /// Not an RFC 3339 date-time.
+    Invalid,
+}
+
+impl TimeError {
+    /// The reason, for an error naming the field.
+    pub fn reason(self) -> &'static str {
+        match self {
+            TimeError::NoOffset => {
+                "no UTC offset (Z or +hh:mm): a local time is ambiguous (like 2024-05-14T10:15:30.250+02:00)"
+            }
+            TimeError::Invalid => {
+                "not an RFC 3339 date-time with a time zone (like 2024-05-14T10:15:30.250+02:00)"
+            }
         }
     }
 }
@@ -45,32 +96,39 @@ impl Serialize for SentAt {
 /// dropped). Second 60 (a leap second) counts as the first second of the next minute.
 /// Everything else, including a missing offset (a local time is ambiguous), is rejected.
 pub fn parse_rfc3339(s: &str) -> Option<SentAt> {
+    parse_timestamp(s).ok()
+}
+
+/// [`parse_rfc3339`], telling a date-time without an offset ([`TimeError::NoOffset`]) from
+/// anything else.
+pub fn parse_timestamp(s: &str) -> Result<SentAt, TimeError> {
+    use TimeError::Invalid;
     let b = s.as_bytes();
-    if b.len() < 20 {
-        return None;
+    if b.len() < 19 {
+        return Err(Invalid);
     }
-    let year = digits(b, 0, 4)? as i64;
-    let month = digits(b, 5, 2)?;
-    let day = digits(b, 8, 2)?;
-    let hour = digits(b, 11, 2)?;
-    let minute = digits(b, 14, 2)?;
-    let second = digits(b, 17, 2)?;
+    let year = digits(b, 0, 4).ok_or(Invalid)? as i64;
+    let month = digits(b, 5, 2).ok_or(Invalid)?;
+    let day = digits(b, 8, 2).ok_or(Invalid)?;
+    let hour = digits(b, 11, 2).ok_or(Invalid)?;
+    let minute = digits(b, 14, 2).ok_or(Invalid)?;
+    let second = digits(b, 17, 2).ok_or(Invalid)?;
     if b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
-        return None;
+        return Err(Invalid);
     }
     if b[13] != b':' || b[16] != b':' {
-        return None;
+        return Err(Invalid);
     }
     if !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) {
-        return None;
+        return Err(Invalid);
     }
     if hour > 23 || minute > 59 || second > 60 {
-        return None;
+        return Err(Invalid);
     }
 
     let mut i = 19;
     let mut nanos: u32 = 0;
-    if b[i] == b'.' {
+    if b.get(i) == Some(&b'.') {
         i += 1;
         let start = i;
         let mut scale = 100_000_000;
@@ -80,46 +138,47 @@ pub fn parse_rfc3339(s: &str) -> Option<SentAt> {
             i += 1;
         }
         if i == start {
-            return None;
+            return Err(Invalid);
         }
     }
 
-    let offset_secs: i64 = match b.get(i)? {
-        b'Z' | b'z' => {
+    let offset_secs: i64 = match b.get(i) {
+        None => return Err(TimeError::NoOffset),
+        Some(b'Z' | b'z') => {
             i += 1;
             0
         }
-        sign @ (b'+' | b'-') => {
+        Some(sign @ (b'+' | b'-')) => {
             let sign = if *sign == b'+' { 1 } else { -1 };
-            let oh = digits(b, i + 1, 2)?;
+            let oh = digits(b, i + 1, 2).ok_or(Invalid)?;
             i += 3;
             let om = match b.get(i) {
                 None => 0,
                 Some(b':') => {
-                    let m = digits(b, i + 1, 2)?;
+                    let m = digits(b, i + 1, 2).ok_or(Invalid)?;
                     i += 3;
                     m
                 }
                 Some(_) => {
-                    let m = digits(b, i, 2)?;
+                    let m = digits(b, i, 2).ok_or(Invalid)?;
                     i += 2;
                     m
                 }
             };
             if oh > 23 || om > 59 {
-                return None;
+                return Err(Invalid);
             }
             sign * i64::from(oh * 3600 + om * 60)
         }
-        _ => return None,
+        Some(_) => return Err(Invalid),
     };
     if i != b.len() {
-        return None;
+        return Err(Invalid);
     }
 
     let days = days_from_civil(year, month, day);
     let secs = days * 86_400 + i64::from(hour * 3600 + minute * 60 + second) - offset_secs;
-    Some(SentAt { secs, nanos })
+    Ok(SentAt { secs, nanos })
 }
 
 /// `n` ASCII digits at `at` as a number.
@@ -187,6 +246,17 @@ mod tests {
     }
 
     #[test]
+    fn every_fraction_digit_is_serialised() {
+        let t = at("2024-05-14T08:15:30.123456789Z");
+        assert_eq!(t.epoch_seconds(), "1715674530.123456789");
+        assert_eq!(serde_json::to_string(&t).unwrap(), "1715674530.123456789");
+        let t = at("2024-05-14T08:15:30.250123+00:00");
+        assert_eq!(serde_json::to_string(&t).unwrap(), "1715674530.250123");
+        assert_eq!(at("1969-12-31T23:59:59.75Z").epoch_seconds(), "-0.25");
+        assert_eq!(at("1969-12-31T23:59:58.5Z").epoch_seconds(), "-1.5");
+    }
+
+    #[test]
     fn offsets_are_applied() {
         let utc = at("2024-05-14T08:15:30.250Z");
         assert_eq!(at("2024-05-14T10:15:30.250+02:00"), utc);
@@ -236,6 +306,25 @@ mod tests {
             "２０２４-05-14T08:15:30Z",
         ] {
             assert!(parse_rfc3339(bad).is_none(), "{bad:?} should be rejected");
+        }
+    }
+
+    #[test]
+    fn a_local_time_is_told_apart() {
+        for local in [
+            "2024-05-14T08:15:30",
+            "2024-05-14T08:15:30.250123",
+            "2024-05-14 08:15:30.250",
+        ] {
+            assert_eq!(parse_timestamp(local), Err(TimeError::NoOffset), "{local}");
+        }
+        for bad in [
+            "2024-05-14",
+            "2024-05-14T08:15",
+            "2024-05-14T08:15:30.",
+            "2024-05-14T08:15:30Zjunk",
+        ] {
+            assert_eq!(parse_timestamp(bad), Err(TimeError::Invalid), "{bad}");
         }
     }
 

@@ -19,9 +19,15 @@ pub enum Value<'a> {
     Int(i64),
     /// ... or `u64` (non-negative).
     UInt(u64),
-    /// Any other number (always finite: JSON has no infinities, and serde_json rejects numbers
-    /// out of the `f64` range).
+    /// Any other number, from an already parsed `serde_json::Value` (always finite: JSON has no
+    /// infinities, and serde_json rejects numbers out of the `f64` range).
     Float(f64),
+    /// A number kept as written in the JSON text, when `Int`/`UInt`/`Float` would not give the
+    /// same text back: a fraction or an exponent (`19.0`, `1e21`), `-0`, or an integer beyond
+    /// 64 bits (`12345678901234567890123`). Made by the text parser only, so that a numeric id
+    /// becomes a string with exactly the digits the sender wrote; its numeric value is read with
+    /// [`Value::as_f64`].
+    Number(Cow<'a, str>),
     Str(Cow<'a, str>),
     Array(Vec<Value<'a>>),
     /// Members in input order; with duplicate keys the last one wins, as in `serde_json::Value`.
@@ -52,14 +58,36 @@ impl<'a> Value<'a> {
         }
     }
 
-    /// A string as is, or an integer/float in decimal: the forms an identifier can take.
+    /// A string as is, or a number as text: the forms an identifier can take. A number read
+    /// from JSON text keeps the text it was written with ([`Value::Number`]; integers have only
+    /// one spelling); a `Float` from an already parsed value is written in its shortest form.
     /// `None` for null, booleans, arrays and objects.
     pub fn scalar_text(&self) -> Option<Cow<'a, str>> {
         match self {
-            Value::Str(s) => Some(s.clone()),
+            Value::Str(s) | Value::Number(s) => Some(s.clone()),
             Value::Int(n) => Some(Cow::Owned(n.to_string())),
             Value::UInt(n) => Some(Cow::Owned(n.to_string())),
             Value::Float(x) => Some(Cow::Owned(x.to_string())),
+            _ => None,
+        }
+    }
+
+    /// Whether this is a JSON number (of any representation).
+    pub fn is_number(&self) -> bool {
+        matches!(
+            self,
+            Value::Int(_) | Value::UInt(_) | Value::Float(_) | Value::Number(_)
+        )
+    }
+
+    /// The value of a number (`None` for other values). A [`Value::Number`] beyond the `f64`
+    /// range is infinite.
+    pub fn as_f64(&self) -> Option<f64> {
+        match self {
+            Value::Int(n) => Some(*n as f64),
+            Value::UInt(n) => Some(*n as f64),
+            Value::Float(x) => Some(*x),
+            Value::Number(t) => t.parse().ok(),
             _ => None,
         }
     }
@@ -69,7 +97,7 @@ impl<'a> Value<'a> {
         match self {
             Value::Null => "null",
             Value::Bool(_) => "a boolean",
-            Value::Int(_) | Value::UInt(_) | Value::Float(_) => "a number",
+            Value::Int(_) | Value::UInt(_) | Value::Float(_) | Value::Number(_) => "a number",
             Value::Str(_) => "a string",
             Value::Array(_) => "an array",
             Value::Object(_) => "an object",
@@ -236,6 +264,10 @@ mod tests {
         assert_eq!(Value::UInt(507).scalar_text().unwrap(), "507");
         assert_eq!(Value::Int(-3).scalar_text().unwrap(), "-3");
         assert_eq!(Value::Float(1.5).scalar_text().unwrap(), "1.5");
+        assert_eq!(Value::Number("1.0".into()).scalar_text().unwrap(), "1.0");
+        assert_eq!(Value::Number("1e21".into()).as_f64(), Some(1e21));
+        assert_eq!(Value::Number("1e400".into()).as_f64(), Some(f64::INFINITY));
+        assert!(Value::Number("-0".into()).is_number());
         assert_eq!(Value::Bool(true).scalar_text(), None);
         assert_eq!(Value::Null.scalar_text(), None);
     }

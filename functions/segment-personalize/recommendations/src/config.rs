@@ -25,8 +25,10 @@ pub const DEFAULT_CACHE_TIMEOUT_MS: u64 = 1000;
 pub struct Config {
     /// `CAMPAIGN_ARN` or `RECOMMENDER_ARN`.
     pub user_target: Target,
-    /// `RELATED_CAMPAIGN_ARN` or `RELATED_RECOMMENDER_ARN`, else `user_target`.
-    pub related_target: Target,
+    /// `RELATED_CAMPAIGN_ARN` or `RELATED_RECOMMENDER_ARN`: a related-items (Similar-Items,
+    /// "More like X") campaign or recommender. Unset: `/related` answers 404 "not configured"
+    /// (the user campaign cannot answer it: it needs a `userId`).
+    pub related_target: Option<Target>,
     /// `CACHE_TABLE`.
     pub cache_table: String,
     /// `DEFAULT_FILTER_ARN`.
@@ -50,8 +52,7 @@ impl Config {
                 "is not set (set CAMPAIGN_ARN or RECOMMENDER_ARN)",
             )
         })?;
-        let related_target = target(src, "RELATED_CAMPAIGN_ARN", "RELATED_RECOMMENDER_ARN")?
-            .unwrap_or_else(|| user_target.clone());
+        let related_target = target(src, "RELATED_CAMPAIGN_ARN", "RELATED_RECOMMENDER_ARN")?;
         let default_filter_arn = match optional(src, "DEFAULT_FILTER_ARN") {
             Some(arn) if is_personalize_arn(&arn, "filter") => Some(arn),
             Some(_) => {
@@ -102,11 +103,11 @@ impl Config {
         })
     }
 
-    /// The campaign or recommender of a route.
-    pub fn target(&self, kind: RouteKind) -> &Target {
+    /// The campaign or recommender of a route; `None`: the route is not configured.
+    pub fn target(&self, kind: RouteKind) -> Option<&Target> {
         match kind {
-            RouteKind::User => &self.user_target,
-            RouteKind::Related => &self.related_target,
+            RouteKind::User => Some(&self.user_target),
+            RouteKind::Related => self.related_target.as_ref(),
         }
     }
 }

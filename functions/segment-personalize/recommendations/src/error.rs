@@ -61,6 +61,13 @@ pub enum ApiError {
     /// 404 `NotFound`: no such route.
     #[error("path: no such route, use {ROUTES}")]
     NoSuchRoute,
+    /// 404 `NotConfigured`: the route needs a campaign or recommender the function was not
+    /// given (`/related` without `RELATED_CAMPAIGN_ARN` / `RELATED_RECOMMENDER_ARN`).
+    #[error(
+        "path: {} is not configured: the stack has no related-items campaign or recommender (PersonalizeRelatedCampaignArn)",
+        .0.name()
+    )]
+    NotConfigured(RouteKind),
     /// 405 `MethodNotAllowed`, with `Allow: GET`.
     #[error("method: {0} is not allowed, use {ROUTES}")]
     MethodNotAllowed(Method),
@@ -97,7 +104,7 @@ pub enum ApiError {
 impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
-            ApiError::NoSuchRoute => StatusCode::NOT_FOUND,
+            ApiError::NoSuchRoute | ApiError::NotConfigured(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::UndecodableId(_)
             | ApiError::InvalidRequest(_)
@@ -114,6 +121,7 @@ impl ApiError {
     pub fn error_type(&self) -> &'static str {
         match self {
             ApiError::NoSuchRoute => "NotFound",
+            ApiError::NotConfigured(_) => "NotConfigured",
             ApiError::MethodNotAllowed(_) => "MethodNotAllowed",
             ApiError::UndecodableId(_)
             | ApiError::InvalidRequest(_)

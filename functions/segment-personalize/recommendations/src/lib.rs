@@ -214,6 +214,10 @@ impl<R: Recommender, C: Cache, K: Clock> Handler<R, C, K> {
         };
         metrics.count("RecommendationRequests");
         let route_name = kind.name();
+        let Some(target) = self.config.target(kind) else {
+            tracing::warn!(route = route_name, status = 404, "route not configured");
+            return Err(ApiError::NotConfigured(kind));
+        };
         let parsed = query
             .map_err(|e| InvalidRequest {
                 field: "query".into(),
@@ -224,7 +228,7 @@ impl<R: Recommender, C: Cache, K: Clock> Handler<R, C, K> {
                     kind,
                     id,
                     pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-                    self.config.target(kind),
+                    target,
                     self.config.default_filter_arn.as_deref(),
                 )
             });

@@ -15,13 +15,21 @@ pub enum ForwardError {
         "{failed} message(s) not forwarded: Personalize did not answer or was throttled (see the log)"
     )]
     Unavailable { failed: usize },
+    /// The invocation's deadline came first (Segment's 5 s, the function's time-out): calls
+    /// not started or abandoned. `Retryable`.
+    #[error(
+        "{failed} message(s) not forwarded: out of time before the invocation's deadline (SEGMENT_DEADLINE_MS, or the function's time-out less DEADLINE_MARGIN_MS)"
+    )]
+    OutOfTime { failed: usize },
 }
 
 impl From<ForwardError> for PipelineError {
     fn from(e: ForwardError) -> Self {
         let kind = match e {
             ForwardError::Misconfigured { .. } => ErrorKind::Misconfigured,
-            ForwardError::Unavailable { .. } => ErrorKind::Retryable,
+            ForwardError::Unavailable { .. } | ForwardError::OutOfTime { .. } => {
+                ErrorKind::Retryable
+            }
         };
         PipelineError::new(kind, e.to_string())
     }

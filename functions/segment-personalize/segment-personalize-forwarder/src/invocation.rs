@@ -1,9 +1,10 @@
 //! What the function is invoked with ([`Invocation`]: an SQS batch or one Segment message) and
 //! what it answers ([`Answer`]).
 
-use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use aws_lambda_events::event::sqs::SqsBatchResponse;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+pub use shared::sqs_event::SqsBatch;
 
 /// One invocation's event, told apart by its shape.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -14,25 +15,6 @@ pub enum Invocation {
     /// Anything else: one Segment message (Segment's Lambda destination). Whether it is a
     /// valid one is the mapping's to say: an invalid message is rejected, not an error.
     Segment(Value),
-}
-
-/// An SQS event whose records come from SQS (`eventSource` `aws:sqs`); an event with other
-/// `Records` (an S3 notification, say) is not one.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(try_from = "SqsEvent")]
-pub struct SqsBatch(pub SqsEvent);
-
-impl TryFrom<SqsEvent> for SqsBatch {
-    type Error = &'static str;
-
-    fn try_from(event: SqsEvent) -> Result<Self, Self::Error> {
-        match event.records.first() {
-            Some(r) if r.event_source.as_deref() != Some("aws:sqs") => {
-                Err("Records whose eventSource is not aws:sqs")
-            }
-            _ => Ok(Self(event)),
-        }
-    }
 }
 
 /// What an invocation answers.

@@ -9,8 +9,9 @@
 //!   *rejected* without an error (Segment would retry it forever): logged without its properties
 //!   and counted (`MessagesInvalid`). Throttling, 5xx and time-outs fail the invocation as
 //!   `Retryable`, so Segment retries; a permission or configuration error (AccessDenied, an
-//!   unknown tracker) fails it as `Misconfigured`, naming the error. The Personalize client gives up after
-//!   `PERSONALIZE_TIMEOUT_MS` (default 4000) in all, inside Segment's 5-second limit.
+//!   unknown tracker) fails it as `Misconfigured`, naming the error. The invocation answers
+//!   within `SEGMENT_DEADLINE_MS` (default 4000), inside Segment's 5-second limit: what is not
+//!   sent by then fails it as `Retryable` ([`deadline`]).
 //! * **SQS** (an event source mapping with `ReportBatchItemFailures`): a batch of messages, one
 //!   per record body. Invalid messages go to `DEAD_LETTER_QUEUE_URL` unchanged with the reason in
 //!   the message attribute `reason` (so a redrive after fixing the configuration works) and count
@@ -19,7 +20,13 @@
 //!   call that carries several messages, the call is sent again as one call per message, so
 //!   only the refused message is parked and the others go through. Without `DEAD_LETTER_QUEUE_URL`,
 //!   invalid messages are reported as failures too and reach the queue's own dead-letter queue
-//!   through its redrive policy (without the reason).
+//!   through its redrive policy (without the reason). Calls stop `DEADLINE_MARGIN_MS` before the
+//!   function's own deadline: the messages not sent by then are reported in
+//!   `batchItemFailures`, the others are done.
+//!
+//! With `USER_TRAITS_TABLE`, an `identify` is merged with the user's last known traits before
+//! PutUsers (which replaces the whole user), so partial traits do not wipe the others
+//! ([`traits`] has the rules, [`merge`] the flow).
 //!
 //! Mapping, batching (10 events per PutEvents call, grouped by session) and every limit:
 //! [`segment_personalize_core`]. Event ids derive from the Segment `messageId`, so a redelivered message
@@ -27,73 +34,97 @@
 //!
 //! Modules: [`config`] (settings), [`invocation`] (the event and the answer), [`ports`] (where
 //! messages go, behind traits), [`aws`] (the SDK adapters), [`error`] (why an invocation
-//! fails). The flow, the settings and what happens to each kind of failure are described in
+//! fails), [`deadline`] (when calls stop), [`traits`] and [`merge`] (partial traits), `send`
+//! (the calls of a plan). The flow, the settings and what happens to each kind of failure are described in
 //! `functions/segment-personalize/README.md`.
 
-use std::collections::BTreeSet;
-
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
-use segment_personalize_core::{plan, Message, Plan};
+use segment_personalize_core::{plan, Ignored, MapError, Message, MessageKind, Outcome};
 use serde_json::Value;
 use shared::metrics::{Metrics, Unit};
-use shared::{ErrorKind, PipelineError};
+use shared::PipelineError;
+use tokio::time::Instant;
 use tracing::Instrument;
 
 pub mod aws;
 pub mod config;
+pub mod deadline;
 pub mod error;
 pub mod invocation;
+pub mod merge;
 pub mod ports;
+mod send;
 
-pub use aws::{sdk_time, PersonalizeSink, SqsDeadLetters};
-pub use config::{Config, DEFAULT_MAX_ATTEMPTS, DEFAULT_TIMEOUT_MS};
+pub use aws::{sdk_time, DynamoTraitStore, PersonalizeSink, SqsDeadLetters};
+pub use config::{
+    Config, DEFAULT_DEADLINE_MARGIN_MS, DEFAULT_MAX_ATTEMPTS, DEFAULT_MIN_CALL_MS,
+    DEFAULT_SEGMENT_DEADLINE_MS, DEFAULT_TIMEOUT_MS,
+};
+pub use deadline::Deadline;
 pub use error::ForwardError;
 pub use invocation::{Answer, Invocation, MessageAnswer, SqsBatch};
-pub use ports::{DeadLetters, EventSink};
+pub use ports::{DeadLetters, EventSink, NoTraitStore, Saved, StoredTraits, TraitStore};
+
+use send::{record, results_error};
 
 #[cfg(test)]
 mod tests;
 
+/// Stands in for the outcome of a message that is not mapped because its user's stored traits
+/// could not be read (the message fails; it is not counted as ignored).
+const NOT_MERGED: &str = "stored traits not read";
+
 /// The handler.
-pub struct Forwarder<S, D> {
+pub struct Forwarder<S, D, T = NoTraitStore> {
     sink: S,
     dead_letters: Option<D>,
+    traits: Option<T>,
+    /// What of `traits` the `USER_TRAITS` selectors read (what the trait store keeps).
+    reach: segment_personalize_core::traits::Reach,
     config: Config,
 }
 
-/// What happened to the messages of a batch, by index.
-#[derive(Debug, Default)]
-struct Results {
-    /// Retryable failures: reported to SQS.
-    failed: BTreeSet<usize>,
-    /// The first failure that was the stack's configuration (e.g. AccessDenied), not
-    /// Personalize's availability: the invocation then fails as `Misconfigured`, naming it.
-    misconfigured: Option<String>,
-    /// Permanent failures, with the reason.
-    rejected: Vec<(usize, String)>,
-    events: usize,
-    users: usize,
-    put_events_calls: usize,
-    /// Refused PutEvents calls sent again one call per message.
-    split_calls: usize,
-}
-
-impl<S: EventSink, D: DeadLetters> Forwarder<S, D> {
+impl<S, D> Forwarder<S, D> {
+    /// A forwarder without a trait store (no merge of partial traits).
     pub fn new(sink: S, dead_letters: Option<D>, config: Config) -> Self {
         Self {
             sink,
             dead_letters,
+            traits: None,
+            reach: segment_personalize_core::traits::Reach::of(config.mapping.user_traits()),
             config,
+        }
+    }
+}
+
+impl<S, D, T> Forwarder<S, D, T> {
+    /// The same forwarder merging `identify` traits with those kept in `store` (`None`: no
+    /// merge).
+    pub fn with_trait_store<U>(self, store: Option<U>) -> Forwarder<S, D, U> {
+        Forwarder {
+            sink: self.sink,
+            dead_letters: self.dead_letters,
+            traits: store,
+            reach: self.reach,
+            config: self.config,
         }
     }
 
     pub fn config(&self) -> &Config {
         &self.config
     }
+}
 
+impl<S: EventSink, D: DeadLetters, T: TraitStore> Forwarder<S, D, T> {
     /// One invocation: an SQS batch or one Segment message, in a span `invocation` naming the
-    /// source (and the batch's size).
-    pub async fn handle(&self, invocation: Invocation) -> Result<Answer, PipelineError> {
+    /// source (and the batch's size). `function_deadline`: the Lambda context's deadline (calls
+    /// stop `DEADLINE_MARGIN_MS` before it); `None` when there is none.
+    pub async fn handle(
+        &self,
+        invocation: Invocation,
+        function_deadline: Option<Instant>,
+    ) -> Result<Answer, PipelineError> {
+        let started = Instant::now();
         match invocation {
             Invocation::Sqs(SqsBatch(event)) => {
                 let span = tracing::info_span!(
@@ -101,13 +132,15 @@ impl<S: EventSink, D: DeadLetters> Forwarder<S, D> {
                     source = "sqs",
                     records = event.records.len()
                 );
+                let deadline = Deadline::for_batch(&self.config, started, function_deadline);
                 Ok(Answer::Batch(
-                    self.handle_batch(&event).instrument(span).await,
+                    self.handle_batch(&event, &deadline).instrument(span).await,
                 ))
             }
             Invocation::Segment(message) => {
                 let span = tracing::info_span!("invocation", source = "segment");
-                self.handle_message(&message)
+                let deadline = Deadline::for_segment(&self.config, started, function_deadline);
+                self.handle_message(&message, &deadline)
                     .instrument(span)
                     .await
                     .map(Answer::Message)
@@ -116,11 +149,19 @@ impl<S: EventSink, D: DeadLetters> Forwarder<S, D> {
     }
 
     /// Segment's Lambda destination: one message.
-    pub async fn handle_message(&self, event: &Value) -> Result<MessageAnswer, PipelineError> {
+    pub async fn handle_message(
+        &self,
+        event: &Value,
+        deadline: &Deadline,
+    ) -> Result<MessageAnswer, PipelineError> {
         let mut metrics = Metrics::from_env();
         metrics.add("MessagesReceived", Unit::Count, 1.0);
-        let outcome = Message::from_value(event).and_then(|m| self.config.mapping.map(&m));
-        let plan = plan(&self.config.mapping, [outcome]);
+        let mut messages = vec![Message::from_value(event)];
+        let mut merges = self.merge_traits(&mut messages, deadline).await;
+        let outcomes = self.map_all(&messages, &merges);
+        let mut plan = plan(&self.config.mapping, outcomes);
+        plan.ignored.retain(|(i, _)| !merges.is_failed(*i));
+        left_out(&plan.warnings, |_| "", &mut metrics);
         if let Some((_, reason)) = plan.ignored.first() {
             tracing::info!(reason = %reason, "message ignored");
             metrics.add("MessagesIgnored", Unit::Count, 1.0);
@@ -129,13 +170,19 @@ impl<S: EventSink, D: DeadLetters> Forwarder<S, D> {
                 reason: reason.to_string(),
             });
         }
-        let results = self.send(&plan).await;
+        let results = self.send(&plan, &messages, &mut merges, deadline).await;
         let rejected = plan
             .invalid
             .first()
             .map(|(_, e)| e.to_string())
             .or_else(|| results.rejected.first().map(|(_, r)| r.clone()));
-        record(&mut metrics, &results, plan.invalid.len());
+        record(
+            &mut metrics,
+            &results,
+            plan.invalid.len(),
+            &merges,
+            deadline,
+        );
         if let Some(reason) = rejected {
             // Never retried: Segment would send it again and again.
             tracing::warn!(reason = %reason, "message rejected (not retried)");
@@ -144,7 +191,7 @@ impl<S: EventSink, D: DeadLetters> Forwarder<S, D> {
         }
         if !results.failed.is_empty() {
             metrics.flush();
-            return Err(results_error(&results).into());
+            return Err(results_error(&results, deadline).into());
         }
         metrics.flush();
         Ok(MessageAnswer::Forwarded {
@@ -155,7 +202,7 @@ impl<S: EventSink, D: DeadLetters> Forwarder<S, D> {
     }
 
     /// An SQS batch: partial batch failure response.
-    pub async fn handle_batch(&self, event: &SqsEvent) -> SqsBatchResponse {
+    pub async fn handle_batch(&self, event: &SqsEvent, deadline: &Deadline) -> SqsBatchResponse {
         let mut metrics = Metrics::from_env();
         let records = &event.records;
         metrics.add("MessagesReceived", Unit::Count, records.len() as f64);
@@ -163,24 +210,37 @@ impl<S: EventSink, D: DeadLetters> Forwarder<S, D> {
             .iter()
             .map(|r| r.body.as_deref().unwrap_or(""))
             .collect();
-        let outcomes: Vec<_> = bodies
+        let mut messages: Vec<_> = bodies
             .iter()
-            .map(|body| self.config.mapping.map_str(body))
+            .map(|body| self.config.mapping.parse(body))
             .collect();
-        let plan = plan(&self.config.mapping, outcomes);
-        let mut results = self.send(&plan).await;
+        let mut merges = self.merge_traits(&mut messages, deadline).await;
+        let outcomes = self.map_all(&messages, &merges);
+        let mut plan = plan(&self.config.mapping, outcomes);
+        plan.ignored.retain(|(i, _)| !merges.is_failed(*i));
+        left_out(
+            &plan.warnings,
+            |i| records[i].message_id.as_deref().unwrap_or(""),
+            &mut metrics,
+        );
+        let mut results = self.send(&plan, &messages, &mut merges, deadline).await;
         for (i, e) in &plan.invalid {
             results.rejected.push((*i, e.to_string()));
         }
         metrics.add("MessagesIgnored", Unit::Count, plan.ignored.len() as f64);
-        record(&mut metrics, &results, plan.invalid.len());
 
         for (i, reason) in &results.rejected {
             let id = records[*i].message_id.as_deref().unwrap_or("");
             tracing::warn!(message_id = id, reason = %reason, "message rejected (not retried)");
             match &self.dead_letters {
                 Some(dl) => {
-                    if let Err(e) = dl.send(bodies[*i], reason, id).await {
+                    let parked = deadline
+                        .run(
+                            "parking a rejected message",
+                            dl.send(bodies[*i], reason, id),
+                        )
+                        .await;
+                    if let Err(e) = parked {
                         tracing::error!(message_id = id, error = %e.message, "could not park the rejected message: SQS will redeliver it");
                         results.failed.insert(*i);
                     }
@@ -191,6 +251,8 @@ impl<S: EventSink, D: DeadLetters> Forwarder<S, D> {
                 }
             }
         }
+        // plan.invalid is in results.rejected already.
+        record(&mut metrics, &results, 0, &merges, deadline);
         metrics.add(
             "BatchItemFailures",
             Unit::Count,
@@ -206,97 +268,41 @@ impl<S: EventSink, D: DeadLetters> Forwarder<S, D> {
         response
     }
 
-    /// Makes every call of the plan; classifies the messages of failed calls.
-    async fn send(&self, plan: &Plan<'_>) -> Results {
-        let mut results = Results::default();
-        for call in &plan.put_events {
-            results.put_events_calls += 1;
-            match self.sink.put_events(&call.request).await {
-                Ok(()) => results.events += call.request.event_list.len(),
-                // Refused as a whole for one message's sake: find which one.
-                Err(e) if e.kind == ErrorKind::InvalidInput && call.messages.len() > 1 => {
-                    tracing::warn!(
-                        messages = call.messages.len(),
-                        "PutEvents refused: {}; sending again one call per message",
-                        e.message
-                    );
-                    results.split_calls += 1;
-                    for part in call.split_by_message() {
-                        results.put_events_calls += 1;
-                        match self.sink.put_events(&part.request).await {
-                            Ok(()) => results.events += part.request.event_list.len(),
-                            Err(e) => classify(&mut results, &part.messages, "PutEvents", e),
-                        }
-                    }
+    /// Maps every message (with its merged traits); a message whose stored traits could not be
+    /// read is not mapped.
+    fn map_all<'a>(
+        &'a self,
+        messages: &[Result<Message<'a>, MapError>],
+        merges: &merge::Merges,
+    ) -> Vec<Result<Outcome<'a>, MapError>> {
+        messages
+            .iter()
+            .enumerate()
+            .map(|(i, m)| {
+                if merges.is_failed(i) {
+                    return Ok(Outcome::Ignored(Ignored {
+                        kind: MessageKind::Identify,
+                        reason: NOT_MERGED,
+                    }));
                 }
-                Err(e) => classify(&mut results, &call.messages, "PutEvents", e),
-            }
-        }
-        for call in &plan.put_users {
-            match self.sink.put_users(&call.request).await {
-                Ok(()) => results.users += call.request.users.len(),
-                Err(e) => classify(&mut results, &call.messages, "PutUsers", e),
-            }
-        }
-        results
+                let outcome = self.config.mapping.map(m.as_ref().map_err(Clone::clone)?)?;
+                Ok(merges.adjust(i, outcome))
+            })
+            .collect()
     }
 }
 
-fn classify(results: &mut Results, messages: &[usize], what: &str, e: PipelineError) {
-    tracing::error!(
-        error_type = e.kind.error_type(),
-        messages = messages.len(),
-        "{what} failed: {}",
-        e.message
-    );
-    match e.kind {
-        // Personalize refused the request itself: sending it again cannot help.
-        ErrorKind::InvalidInput => {
-            for m in messages {
-                results
-                    .rejected
-                    .push((*m, format!("{what} rejected by Personalize: {}", e.message)));
-            }
-        }
-        ErrorKind::Misconfigured => {
-            results
-                .misconfigured
-                .get_or_insert_with(|| format!("{what}: {}", e.message));
-            results.failed.extend(messages.iter().copied());
-        }
-        _ => results.failed.extend(messages.iter().copied()),
+/// Logs each optional field left out of an interaction that is still sent (the field and the
+/// limit, never the value) and counts them in `FieldsLeftOut`.
+fn left_out<'a>(
+    warnings: &[(usize, segment_personalize_core::MapWarning)],
+    message_id: impl Fn(usize) -> &'a str,
+    metrics: &mut Metrics,
+) {
+    for (i, warning) in warnings {
+        tracing::warn!(message_id = message_id(*i), field = %warning.field, "field left out: {warning}");
     }
-}
-
-fn record(metrics: &mut Metrics, results: &Results, invalid: usize) {
-    metrics.add("EventsSent", Unit::Count, results.events as f64);
-    metrics.add("UsersSent", Unit::Count, results.users as f64);
-    metrics.add(
-        "PutEventsCalls",
-        Unit::Count,
-        results.put_events_calls as f64,
-    );
-    if results.split_calls > 0 {
-        metrics.add(
-            "PutEventsCallsSplit",
-            Unit::Count,
-            results.split_calls as f64,
-        );
-    }
-    metrics.add(
-        "MessagesInvalid",
-        Unit::Count,
-        (invalid + results.rejected.len()) as f64,
-    );
-}
-
-fn results_error(results: &Results) -> ForwardError {
-    let failed = results.failed.len();
-    match &results.misconfigured {
-        Some(cause) => ForwardError::Misconfigured {
-            failed,
-            cause: cause.clone(),
-        },
-        None => ForwardError::Unavailable { failed },
+    if !warnings.is_empty() {
+        metrics.add("FieldsLeftOut", Unit::Count, warnings.len() as f64);
     }
 }

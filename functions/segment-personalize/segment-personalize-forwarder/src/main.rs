@@ -1,9 +1,9 @@
-//! Lambda entry point: builds the Personalize Events and SQS clients once, then serves Segment
-//! messages (Segment's Lambda destination) and SQS batches of them with
-//! [`segment_personalize_forwarder::Forwarder`].
+//! Lambda entry point: builds the Personalize Events, SQS and DynamoDB clients once, then serves
+//! Segment messages (Segment's Lambda destination) and SQS batches of them with
+//! [`segment_personalize_forwarder::Forwarder`], passing each invocation's deadline.
 
 use segment_personalize_forwarder::{
-    Config, Forwarder, Invocation, PersonalizeSink, SqsDeadLetters,
+    deadline, Config, DynamoTraitStore, Forwarder, Invocation, PersonalizeSink, SqsDeadLetters,
 };
 use shared::config::Env;
 
@@ -20,6 +20,19 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         .dead_letter_queue_url
         .clone()
         .map(|url| SqsDeadLetters::new(aws_sdk_sqs::Client::new(&sdk), url));
-    let forwarder = Forwarder::new(sink, dead_letters, config);
-    shared::runtime::run(|event: Invocation| forwarder.handle(event)).await
+    let traits = config
+        .user_traits_table
+        .clone()
+        .map(|table| DynamoTraitStore::new(&sdk, table));
+    if traits.is_none() && config.mapping.users_dataset_arn().is_some() {
+        tracing::warn!(
+            "USER_TRAITS_TABLE is not set: identify messages are not merged with the user's last known traits, so an identify carrying some traits replaces the whole user in Personalize"
+        );
+    }
+    let forwarder = Forwarder::new(sink, dead_letters, config).with_trait_store(traits);
+    let forwarder = &forwarder;
+    shared::runtime::run_with_context(|invocation: Invocation, ctx| {
+        forwarder.handle(invocation, deadline::from_epoch_millis(ctx.deadline))
+    })
+    .await
 }

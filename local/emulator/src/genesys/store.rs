@@ -67,9 +67,15 @@ pub struct DeclaredIds {
     pub communication_id: Option<String>,
 }
 
-/// Parses `body` as JSON and reads its top-level `organizationId`, `conversationId` and
-/// `communicationId` strings (each optional).
+/// The UTF-8 byte-order mark Windows tools write before a document. Genesys clients and the
+/// converter ignore it, so the emulator reads past it too (and still serves the bytes as
+/// they are).
+const BYTE_ORDER_MARK: &[u8] = b"\xEF\xBB\xBF";
+
+/// Parses `body` as JSON (after a byte-order mark, if any) and reads its top-level
+/// `organizationId`, `conversationId` and `communicationId` strings (each optional).
 pub fn declared_ids(body: &[u8]) -> Result<DeclaredIds, String> {
+    let body = body.strip_prefix(BYTE_ORDER_MARK).unwrap_or(body);
     let value: Value =
         serde_json::from_slice(body).map_err(|e| format!("the document is not valid JSON: {e}"))?;
     let Some(object) = value.as_object() else {
@@ -168,6 +174,37 @@ mod tests {
         assert_eq!(declared_ids(b"[1,2]").unwrap(), DeclaredIds::default());
         assert!(declared_ids(br#"{"conversationId":5}"#).is_err());
         assert!(declared_ids(b"not json").is_err());
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_read_past_and_kept() {
+        let fixture = std::fs::read(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../events/genesys/fixtures/transcript_windows_export_bom.json"),
+        )
+        .unwrap();
+        assert!(fixture.starts_with(BYTE_ORDER_MARK));
+        assert_eq!(
+            declared_ids(&fixture).unwrap(),
+            declared_ids(&fixture[BYTE_ORDER_MARK.len()..]).unwrap()
+        );
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("export.json"), &fixture).unwrap();
+        let docs = load_fixtures(dir.path()).unwrap();
+        let key = DocKey::new(
+            "0b7c2e91-4d3a-4f6e-8a15-c93d7e2f1a08",
+            "a41e9d7c-2b58-4c3f-9e06-7d1b5f8c2e93",
+        );
+        assert_eq!(
+            docs[&key].organization_id,
+            "6d1f3c2a-8b4e-4f0a-9c7d-2e5b8a1f3c64"
+        );
+        // Served as stored, mark included.
+        assert_eq!(docs[&key].body, fixture);
+        // Only at the start.
+        let mut late = b" ".to_vec();
+        late.extend_from_slice(&fixture);
+        assert!(declared_ids(&late).is_err());
     }
 
     #[test]

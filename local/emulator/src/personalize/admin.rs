@@ -9,6 +9,7 @@
 //! | `GET /users`, `GET /items` | what PutUsers / PutItems stored, one entry per (datasetArn, id), properties parsed |
 //! | `GET /recommendations` | answered GetRecommendations / GetPersonalizedRanking requests and the item ids returned |
 //! | `GET /requests` | per-operation counters, pending injections and the request log (never bodies) |
+//! | `GET /models` | the service models requests are checked against: `{events, runtime}`, each `{serviceId, apiVersion, source}` (the botocore file) |
 //! | `GET /config`, `PUT /config` | the settings in force (see [`super::Config`], camelCase JSON); `PUT` replaces them (absent keys take their defaults) |
 //! | `POST /reset` | back to the state at start: start-up settings, no data, no injections, empty logs |
 
@@ -37,6 +38,7 @@ pub fn router() -> Router<PersonalizeService> {
         .route("/items", get(items))
         .route("/recommendations", get(recommendations))
         .route("/requests", get(requests))
+        .route("/models", get(models))
         .route("/config", get(get_config).put(put_config))
         .route("/reset", post(reset))
 }
@@ -50,6 +52,10 @@ pub struct ThrottleParams {
     /// Which API they belong to.
     #[serde(default)]
     pub scope: Scope,
+}
+
+async fn models(State(service): State<PersonalizeService>) -> Response {
+    Json(service.models().describe()).into_response()
 }
 
 async fn throttle(

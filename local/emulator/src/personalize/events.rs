@@ -4,32 +4,19 @@
 //! - `POST /users` (PutUsers): `{"datasetArn", "users": [{"userId", "properties"?}]}`
 //! - `POST /items` (PutItems): `{"datasetArn", "items": [{"itemId", "properties"?}]}`
 //!
-//! Each answers 200 with an empty body. Model constraints (see [`super::validate`]):
-//!
-//! | member | constraint |
-//! |---|---|
-//! | `trackingId`, `sessionId`, `userId` | 1-256 characters; `trackingId`, `sessionId` required |
-//! | `eventList` | required, 1-10 events |
-//! | `Event.eventType`, `Event.sentAt` | required; `sentAt` a timestamp (epoch seconds, a JSON number) |
-//! | `Event.eventId`, `Event.eventType`, `Event.itemId` | 1-256 characters |
-//! | `Event.eventValue` | a number |
-//! | `Event.properties` | 1-1024 characters of JSON text holding an object |
-//! | `Event.recommendationId` | 1-40 characters |
-//! | `Event.impression` | 1-25 item ids of 1-256 characters |
-//! | `Event.metricAttribution.eventAttributionSource` | required in it, at most 1024 printable ASCII characters, not all spaces |
-//! | `datasetArn` | required, at most 256 characters, `arn:([a-z\d-]+):personalize:.*:.*:.+` |
-//! | `users`, `items` | required, 1-10 entries |
-//! | `User.userId`, `Item.itemId` | required, 1-256 characters |
-//! | `User.properties` / `Item.properties` | 1-24000 / 1-32000 characters of JSON text holding an object |
+//! Each answers 200 with an empty body. Bodies are first checked against botocore's model (see
+//! [`super::model`]: required members, lengths such as 1-256 for ids, 1-10 events, users or
+//! items, 1-25 impressions, 1-1024 / 24000 / 32000 characters of properties, the `Arn` and
+//! `eventAttributionSource` patterns, `sentAt` a timestamp, i.e. epoch seconds as a JSON
+//! number).
 //!
 //! IAM (with enforcement): PutEvents needs `personalize:PutEvents` on the event tracker ARN
-//! ([`event_tracker_arn`]), PutUsers / PutItems `personalize:PutUsers` / `personalize:PutItems`
+//! (`event_tracker_arn`), PutUsers / PutItems `personalize:PutUsers` / `personalize:PutItems`
 //! on the `datasetArn`; checked after validation, before the tracker or dataset must exist.
 //!
 //! Beyond the model: `properties` that is not a JSON object answers "Error parsing properties
-//! json" (the service's own wording), and event properties may not use the keys the developer
-//! guide reserves (`userId`, `sessionId`, `eventType`, `timestamp`, `recommendationId`,
-//! `impression`, any case).
+//! json" (the service's own wording), and event properties may not use the keys the model's
+//! documentation of `Event.properties` reserves ([`RESERVED_EVENT_PROPERTIES`], any case).
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -41,7 +28,7 @@ use crate::access::Access;
 
 use super::error::ApiError;
 use super::recommend::Interaction;
-use super::validate::{parse_body, properties_object, Obj, Violations};
+use super::validate::{entries, properties_object, text};
 use super::{
     answer, now_rfc3339, DatasetRecord, Inner, Operation, PersonalizeService, RecordedEvents,
     Records, EVENTS_CAPACITY,
@@ -50,7 +37,8 @@ use super::{
 /// The IAM action of PutEvents.
 pub const PUT_EVENTS_ACTION: &str = "personalize:PutEvents";
 
-/// Keys event `properties` may not use (developer guide, PutEvents `properties`).
+/// Keys event `properties` may not use (the model's documentation of `Event.properties`: "The
+/// following can't be included as a keyword for properties (case insensitive)").
 pub const RESERVED_EVENT_PROPERTIES: [&str; 6] = [
     "userId",
     "sessionId",
@@ -72,8 +60,8 @@ pub async fn put_events(
         Operation::PutEvents,
         &headers,
         &uri,
-        |inner, access| {
-            let request = parse_body(&body)?;
+        &body,
+        |inner, access, request| {
             let parsed = parse_put_events(&request)?;
             access.check(
                 PUT_EVENTS_ACTION,
@@ -123,7 +111,10 @@ pub async fn put_users(
         Operation::PutUsers,
         &headers,
         &uri,
-        |inner, access| put_records(inner, access, &body, &USERS, |inner| &mut inner.users),
+        &body,
+        |inner, access, request| {
+            put_records(inner, access, &request, &USERS, |inner| &mut inner.users)
+        },
     )
 }
 
@@ -139,7 +130,10 @@ pub async fn put_items(
         Operation::PutItems,
         &headers,
         &uri,
-        |inner, access| put_records(inner, access, &body, &ITEMS, |inner| &mut inner.items),
+        &body,
+        |inner, access, request| {
+            put_records(inner, access, &request, &ITEMS, |inner| &mut inner.items)
+        },
     )
 }
 
@@ -160,79 +154,35 @@ pub(crate) fn event_tracker_arn(access: &Access, tracking_id: &str) -> String {
         })
 }
 
-/// A validated PutEvents request: the tracking id and, per event, its id and what the model
-/// keeps of it.
+/// A PutEvents request (checked against the model): the tracking id and, per event, its id
+/// and what the recommendation model keeps of it.
 struct PutEvents {
     tracking_id: String,
     events: Vec<(Option<String>, Interaction)>,
 }
 
+/// Reads a PutEvents body the model accepted, applying the rules beyond the model. (Members the
+/// model requires are there; read defensively anyway, so a model that relaxes them cannot make
+/// the emulator panic.)
 fn parse_put_events(request: &Map<String, Value>) -> Result<PutEvents, ApiError> {
-    let root = Obj::root(request);
-    let mut v = Violations::default();
-    let tracking_id = root.string(&mut v, "trackingId", true, 1, Some(256));
-    let user_id = root.string(&mut v, "userId", false, 1, Some(256));
-    let session_id = root.string(&mut v, "sessionId", true, 1, Some(256));
-    let entries = root
-        .list(&mut v, "eventList", true, 1, Some(10))
-        .unwrap_or_default();
-
-    struct Raw<'a> {
-        path: String,
-        event_id: Option<&'a str>,
-        event_type: Option<&'a str>,
-        event_value: Option<f64>,
-        item_id: Option<&'a str>,
-        properties: Option<&'a str>,
-        sent_at: Option<f64>,
-    }
-    let mut raw = Vec::with_capacity(entries.len());
-    for (path, value) in &entries {
-        let Some(e) = Obj::at(&mut v, path, value) else {
+    let user_id = text(request, "userId");
+    let session_id = text(request, "sessionId").unwrap_or_default();
+    let mut events = Vec::new();
+    for (i, event) in entries(request, "eventList").iter().enumerate() {
+        let Some(event) = event.as_object() else {
             continue;
         };
-        let event = Raw {
-            path: e.path("properties"),
-            event_id: e.string(&mut v, "eventId", false, 1, Some(256)),
-            event_type: e.string(&mut v, "eventType", true, 1, Some(256)),
-            event_value: e.number(&mut v, "eventValue", false),
-            item_id: e.string(&mut v, "itemId", false, 1, Some(256)),
-            properties: e.string(&mut v, "properties", false, 1, Some(1024)),
-            sent_at: e.number(&mut v, "sentAt", true),
-        };
-        e.string(&mut v, "recommendationId", false, 1, Some(40));
-        e.strings(&mut v, "impression", false, 1, Some(25), 1, Some(256));
-        if let Some(attribution) = e.object(&mut v, "metricAttribution", false) {
-            let key = "eventAttributionSource";
-            if let Some(source) = attribution.string(&mut v, key, true, 0, Some(1024)) {
-                if !is_attribution_source(source) {
-                    v.constraint(
-                        &attribution.path(key),
-                        r"Member must satisfy regular expression pattern: ^[\x20-\x7E]*[\x21-\x7E]+[\x20-\x7E]*$",
-                    );
-                }
-            }
-        }
-        raw.push(event);
-    }
-    v.into_result()?;
-
-    let (Some(tracking_id), Some(session_id)) = (tracking_id, session_id) else {
-        unreachable!("required members were checked");
-    };
-    let mut events = Vec::with_capacity(raw.len());
-    for event in raw {
-        let mut item_id = event.item_id.map(str::to_owned);
-        if let Some(text) = event.properties {
-            let properties = properties_object(&event.path, text)?;
+        let path = format!("eventList.{}.member.properties", i + 1);
+        let mut item_id = text(event, "itemId").map(str::to_owned);
+        if let Some(text) = text(event, "properties") {
+            let properties = properties_object(&path, text)?;
             if let Some(reserved) = properties.keys().find(|k| {
                 RESERVED_EVENT_PROPERTIES
                     .iter()
                     .any(|r| r.eq_ignore_ascii_case(k))
             }) {
                 return Err(ApiError::invalid_input(format!(
-                    "Invalid properties at '{}': {reserved} can't be used as a property key (userId, sessionId, eventType, timestamp, recommendationId and impression are reserved).",
-                    event.path
+                    "Invalid properties at '{path}': {reserved} can't be used as a property key (userId, sessionId, eventType, timestamp, recommendationId and impression are reserved).",
                 )));
             }
             if item_id.is_none() {
@@ -243,30 +193,25 @@ fn parse_put_events(request: &Map<String, Value>) -> Result<PutEvents, ApiError>
                     .map(str::to_owned);
             }
         }
-        let (Some(event_type), Some(sent_at)) = (event.event_type, event.sent_at) else {
-            unreachable!("required members were checked");
-        };
         events.push((
-            event.event_id.map(str::to_owned),
+            text(event, "eventId").map(str::to_owned),
             Interaction {
                 user_id: user_id.map(str::to_owned),
                 session_id: session_id.to_owned(),
                 item_id,
-                event_type: event_type.to_owned(),
-                event_value: event.event_value,
-                sent_at,
+                event_type: text(event, "eventType").unwrap_or_default().to_owned(),
+                event_value: event.get("eventValue").and_then(Value::as_f64),
+                sent_at: event
+                    .get("sentAt")
+                    .and_then(Value::as_f64)
+                    .unwrap_or_default(),
             },
         ));
     }
     Ok(PutEvents {
-        tracking_id: tracking_id.to_owned(),
+        tracking_id: text(request, "trackingId").unwrap_or_default().to_owned(),
         events,
     })
-}
-
-/// `^[\x20-\x7E]*[\x21-\x7E]+[\x20-\x7E]*$`: printable ASCII with at least one non-space.
-fn is_attribution_source(s: &str) -> bool {
-    s.bytes().all(|b| (0x20..=0x7e).contains(&b)) && s.bytes().any(|b| b != b' ')
 }
 
 /// What differs between PutUsers and PutItems.
@@ -275,58 +220,38 @@ struct DatasetKind {
     action: &'static str,
     list: &'static str,
     id: &'static str,
-    max_properties: usize,
 }
 
 const USERS: DatasetKind = DatasetKind {
     action: "personalize:PutUsers",
     list: "users",
     id: "userId",
-    max_properties: 24_000,
 };
 
 const ITEMS: DatasetKind = DatasetKind {
     action: "personalize:PutItems",
     list: "items",
     id: "itemId",
-    max_properties: 32_000,
 };
 
 fn put_records(
     inner: &mut Inner,
     access: &Access,
-    body: &[u8],
+    request: &Map<String, Value>,
     kind: &DatasetKind,
     records: impl FnOnce(&mut Inner) -> &mut Records,
 ) -> Result<Option<String>, ApiError> {
-    let request = parse_body(body)?;
-    let root = Obj::root(&request);
-    let mut v = Violations::default();
-    let dataset_arn = root.arn(&mut v, "datasetArn", true);
-    let entries = root
-        .list(&mut v, kind.list, true, 1, Some(10))
-        .unwrap_or_default();
-    let mut raw = Vec::with_capacity(entries.len());
-    for (path, value) in &entries {
-        let Some(entry) = Obj::at(&mut v, path, value) else {
+    let dataset_arn = text(request, "datasetArn").unwrap_or_default();
+    let mut parsed = Vec::new();
+    for (i, entry) in entries(request, kind.list).iter().enumerate() {
+        let Some(entry) = entry.as_object() else {
             continue;
         };
-        let id = entry.string(&mut v, kind.id, true, 1, Some(256));
-        let properties = entry.string(&mut v, "properties", false, 1, Some(kind.max_properties));
-        raw.push((entry.path("properties"), id, properties));
-    }
-    v.into_result()?;
-    let Some(dataset_arn) = dataset_arn else {
-        unreachable!("required members were checked");
-    };
-    let mut parsed = Vec::with_capacity(raw.len());
-    for (path, id, properties) in raw {
-        let properties = properties
+        let path = format!("{}.{}.member.properties", kind.list, i + 1);
+        let properties = text(entry, "properties")
             .map(|text| properties_object(&path, text))
             .transpose()?;
-        let Some(id) = id else {
-            unreachable!("required members were checked");
-        };
+        let id = text(entry, kind.id).unwrap_or_default();
         parsed.push((id.to_owned(), properties));
     }
     access.check(kind.action, dataset_arn)?;
@@ -356,8 +281,11 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// As the route reads a body: AWS's model first, then the rules beyond it.
     fn parse(body: Value) -> Result<PutEvents, ApiError> {
-        parse_put_events(body.as_object().unwrap())
+        let request = body.as_object().unwrap();
+        super::super::test_models().check(Operation::PutEvents, request)?;
+        parse_put_events(request)
     }
 
     #[test]

@@ -4,10 +4,11 @@
 //! when pointed here (`AWS_ENDPOINT_URL_PERSONALIZE_EVENTS`,
 //! `AWS_ENDPOINT_URL_PERSONALIZE_RUNTIME`, or `endpoint_url`).
 //!
-//! Requests are checked against the constraints of the service models (botocore
-//! `personalize-events/2018-03-22` and `personalize-runtime/2018-05-22`, see [`validate`]), and
-//! errors use the restJson1 shape the SDKs parse: the status, an `x-amzn-ErrorType` header naming
-//! the exception and a `{"message": ...}` body (see [`error`]).
+//! Every request body is checked against AWS's own service models, botocore's
+//! `personalize-events` and `personalize-runtime` as the project's `.venv` has them (see
+//! [`model`] and [`crate::botocore`]), then against what only the API reference states (see
+//! [`validate`]); errors use the restJson1 shape the SDKs parse: the status, an
+//! `x-amzn-ErrorType` header naming the exception and a `{"message": ...}` body (see [`error`]).
 //!
 //! Recommendations follow the events received (see [`recommend`]): popularity for a user,
 //! co-occurrence for an item, so a demo shows its clicks changing what comes back.
@@ -29,6 +30,8 @@
 pub mod admin;
 pub mod error;
 pub mod events;
+pub mod model;
+mod operation;
 pub mod recommend;
 pub mod runtime;
 pub mod validate;
@@ -42,13 +45,15 @@ use axum::response::Response;
 use axum::routing::post;
 use axum::Router;
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{Map, Value};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use crate::access::Access;
 use crate::iam::Principals;
 use error::ApiError;
+pub use model::Models;
+pub use operation::{Api, Operation, Scope};
 
 /// How many entries the request log keeps.
 pub const LOG_CAPACITY: usize = 10_000;
@@ -78,77 +83,6 @@ pub struct Config {
     pub event_type_weights: BTreeMap<String, f64>,
 }
 
-/// Which API an operation belongs to (throttling and outages can target one).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Api {
-    Events,
-    Runtime,
-}
-
-/// The emulated operations.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-pub enum Operation {
-    PutEvents,
-    PutUsers,
-    PutItems,
-    GetRecommendations,
-    GetPersonalizedRanking,
-}
-
-impl Operation {
-    /// Every operation, in a fixed order.
-    pub const ALL: [Operation; 5] = [
-        Operation::PutEvents,
-        Operation::PutUsers,
-        Operation::PutItems,
-        Operation::GetRecommendations,
-        Operation::GetPersonalizedRanking,
-    ];
-
-    /// The operation's name in the API reference.
-    pub fn name(self) -> &'static str {
-        match self {
-            Operation::PutEvents => "PutEvents",
-            Operation::PutUsers => "PutUsers",
-            Operation::PutItems => "PutItems",
-            Operation::GetRecommendations => "GetRecommendations",
-            Operation::GetPersonalizedRanking => "GetPersonalizedRanking",
-        }
-    }
-
-    /// The API serving it.
-    pub fn api(self) -> Api {
-        match self {
-            Operation::PutEvents | Operation::PutUsers | Operation::PutItems => Api::Events,
-            Operation::GetRecommendations | Operation::GetPersonalizedRanking => Api::Runtime,
-        }
-    }
-}
-
-/// What an injected fault (throttling, outage) applies to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Scope {
-    /// Both APIs.
-    #[default]
-    All,
-    /// Only `PutEvents`, `PutUsers`, `PutItems`.
-    Events,
-    /// Only `GetRecommendations`, `GetPersonalizedRanking`.
-    Runtime,
-}
-
-impl Scope {
-    fn covers(self, api: Api) -> bool {
-        match self {
-            Scope::All => true,
-            Scope::Events => api == Api::Events,
-            Scope::Runtime => api == Api::Runtime,
-        }
-    }
-}
-
 /// Shared state of the Personalize emulator; cheap to clone.
 #[derive(Clone)]
 pub struct PersonalizeService {
@@ -160,6 +94,8 @@ struct Shared {
     initial: Config,
     /// IAM enforcement; `None`: every request is allowed, signed or not.
     iam: Option<Arc<Principals>>,
+    /// AWS's models every request body is checked against.
+    models: Arc<Models>,
     inner: Mutex<Inner>,
 }
 
@@ -217,7 +153,7 @@ pub struct DatasetRecord {
     pub id: String,
     /// The properties, parsed (a JSON object), if given.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub properties: Option<serde_json::Map<String, Value>>,
+    pub properties: Option<Map<String, Value>>,
     /// When it was last put (RFC 3339, UTC).
     pub received_at: String,
     /// How many times it was put.
@@ -387,21 +323,28 @@ impl Inner {
 }
 
 impl PersonalizeService {
-    /// A service with `config`, enforcing no IAM.
-    pub fn new(config: Config) -> Self {
-        Self::with_iam(config, None)
+    /// A service with `config` checking requests against `models`, enforcing no IAM.
+    pub fn new(config: Config, models: Arc<Models>) -> Self {
+        Self::with_iam(config, None, models)
     }
 
-    /// A service with `config` that, given `iam`, answers only requests signed with a known
-    /// access key and evaluates each operation against the caller's policies.
-    pub fn with_iam(config: Config, iam: Option<Arc<Principals>>) -> Self {
+    /// A service with `config` checking requests against `models` that, given `iam`, answers
+    /// only requests signed with a known access key and evaluates each operation against the
+    /// caller's policies.
+    pub fn with_iam(config: Config, iam: Option<Arc<Principals>>, models: Arc<Models>) -> Self {
         Self {
             shared: Arc::new(Shared {
                 initial: config.clone(),
                 iam,
+                models,
                 inner: Mutex::new(Inner::new(config)),
             }),
         }
+    }
+
+    /// The service models requests are checked against.
+    pub fn models(&self) -> &Models {
+        &self.shared.models
     }
 
     /// The principals it enforces IAM for, if it does.
@@ -429,26 +372,33 @@ impl PersonalizeService {
 }
 
 /// Answers one data-plane request: 403 for an unknown caller (with IAM enforcement), else an
-/// injected fault if one is pending, else `handle`'s answer (`Ok(Some(json))`, `Ok(None)` for an
-/// empty 200, or an error; `handle` checks the caller's permissions with the [`Access`] it is
-/// given), counted and logged.
+/// injected fault if one is pending, else, for a body that is JSON and passes AWS's model for
+/// `operation` (else 400), `handle`'s answer (`Ok(Some(json))`, `Ok(None)` for an empty 200,
+/// or an error; `handle` gets the parsed body and checks the caller's permissions with the
+/// [`Access`] it is given), counted and logged.
 pub(crate) fn answer(
     service: &PersonalizeService,
     operation: Operation,
     headers: &HeaderMap,
     uri: &Uri,
-    handle: impl FnOnce(&mut Inner, &Access) -> Result<Option<String>, ApiError>,
+    body: &[u8],
+    handle: impl FnOnce(&mut Inner, &Access, Map<String, Value>) -> Result<Option<String>, ApiError>,
 ) -> Response {
     let request_id = crate::ids::uuid_v4();
-    // Before taking the lock: authenticating may re-read the principals file.
+    // Before taking the lock: authenticating may re-read the principals file, and checking the
+    // body against the model needs no state.
     let access = Access::of_request(service.iam(), headers, uri);
+    let request = validate::parse_body(body).and_then(|request| {
+        service.models().check(operation, &request)?;
+        Ok(request)
+    });
     let outcome = {
         let mut inner = service.lock();
         let outcome = match access {
             Err(error) => Err(ApiError::from(error)),
             Ok(access) => match inner.injected_fault(operation) {
                 Some(fault) => Err(fault),
-                None => handle(&mut inner, &access),
+                None => request.and_then(|request| handle(&mut inner, &access, request)),
             },
         };
         inner.record(operation, &request_id, outcome.as_ref().map(|_| ()));
@@ -470,15 +420,32 @@ pub(crate) fn now_rfc3339() -> String {
 /// The Personalize Events and Runtime routes, with the admin API nested under
 /// `/_emulator/personalize`.
 pub fn router(service: PersonalizeService) -> Router {
-    Router::new()
-        .route("/events", post(events::put_events))
-        .route("/users", post(events::put_users))
-        .route("/items", post(events::put_items))
-        .route("/recommendations", post(runtime::get_recommendations))
-        .route(
-            "/personalize-ranking",
-            post(runtime::get_personalized_ranking),
-        )
+    let mut router = Router::new();
+    for op in Operation::ALL {
+        router = router.route(
+            op.route(),
+            match op {
+                Operation::PutEvents => post(events::put_events),
+                Operation::PutUsers => post(events::put_users),
+                Operation::PutItems => post(events::put_items),
+                Operation::GetRecommendations => post(runtime::get_recommendations),
+                Operation::GetPersonalizedRanking => post(runtime::get_personalized_ranking),
+            },
+        );
+    }
+    router
         .nest("/_emulator/personalize", admin::router())
         .with_state(service)
+}
+
+/// The models found the usual way (see [`crate::botocore::locate_data`]), loaded once for the
+/// unit tests.
+#[cfg(test)]
+pub(crate) fn test_models() -> Arc<Models> {
+    static MODELS: std::sync::OnceLock<Arc<Models>> = std::sync::OnceLock::new();
+    MODELS
+        .get_or_init(|| {
+            Arc::new(Models::locate(None).expect("botocore models (run scripts/setup.sh)"))
+        })
+        .clone()
 }

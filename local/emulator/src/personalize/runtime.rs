@@ -8,15 +8,12 @@
 //!   "userId", "context"?, "filterArn"?, "filterValues"?, "metadataColumns"?}` →
 //!   `{"personalizedRanking": [{"itemId", "score"?}], "recommendationId"}`
 //!
-//! Checked: the model constraints (ARNs at most 256 characters matching
-//! `arn:([a-z\d-]+):personalize:.*:.*:.+`; `userId`, `itemId` at most 256; `numResults` at least
-//! 0; `context` at most 150 entries, keys `[A-Za-z\d_]+` of at most 150, values at most 1000;
-//! `filterValues` at most 25 entries, keys `[A-Za-z0-9_]+` of at most 50, values at most 1000;
-//! `metadataColumns` one entry of at most 99 column names of at most 150; `promotions` at most one,
-//! `name` 1-63 `^[a-zA-Z0-9][a-zA-Z0-9\-_]*`, `percentPromotedItems` 1-100), then what the API
-//! reference states: exactly one of `campaignArn` / `recommenderArn`; `numResults` at most 500,
-//! 50 when `metadataColumns` is given (default 25); `inputList` at most 500 items, 50 with
-//! metadata; at most 10 metadata columns, under the key `ITEMS`. The emulator cannot know a
+//! Checked: botocore's model first (see [`super::model`]: the `Arn` pattern, lengths, map sizes
+//! and key patterns of `context` / `filterValues`, `numResults` at least 0, at most one
+//! promotion, ...), then what only the model's documentation (the API reference) states:
+//! exactly one of `campaignArn` / `recommenderArn`; `numResults` at most 500, 50 when
+//! `metadataColumns` is given (default 25); `inputList` at most 500 items, 50 with metadata; at
+//! most 10 metadata columns, under the key `ITEMS`. The emulator cannot know a
 //! campaign's recipe, so GetRecommendations takes a `userId` (USER_PERSONALIZATION), an `itemId`
 //! (RELATED_ITEMS) or both, and refuses neither. `numResults: 0` answers an empty list.
 //!
@@ -39,17 +36,21 @@ use crate::access::Access;
 
 use super::error::ApiError;
 use super::recommend::{self, Model, Scored};
-use super::validate::{parse_body, utf16_len, Obj, Violations};
+use super::validate::{entries, text};
 use super::{answer, now_rfc3339, Inner, Operation, PersonalizeService, LOG_CAPACITY};
 
 /// `numResults` when the request has none.
 pub const DEFAULT_NUM_RESULTS: i64 = 25;
-/// Largest `numResults` / `inputList`.
+/// Largest `numResults` / `inputList` (the model's documentation: "Otherwise, the maximum is
+/// 500").
 pub const MAX_RESULTS: i64 = 500;
-/// Largest `numResults` / `inputList` when metadata is requested.
+/// Largest `numResults` / `inputList` when metadata is requested ("If you are including
+/// metadata in recommendations, the maximum is 50").
 pub const MAX_RESULTS_WITH_METADATA: i64 = 50;
-/// Most metadata columns per request.
+/// Most metadata columns per request ("The maximum number of columns you can provide is 10").
 pub const MAX_METADATA_COLUMNS: usize = 10;
+/// The only `metadataColumns` key ("The map key is ITEMS").
+pub const METADATA_DATASET_TYPE: &str = "ITEMS";
 
 /// `POST /recommendations`.
 pub async fn get_recommendations(
@@ -63,26 +64,11 @@ pub async fn get_recommendations(
         Operation::GetRecommendations,
         &headers,
         &uri,
-        |inner, access| {
-            let request = parse_body(&body)?;
-            let root = Obj::root(&request);
-            let mut v = Violations::default();
-            let campaign = root.arn(&mut v, "campaignArn", false);
-            let recommender = root.arn(&mut v, "recommenderArn", false);
-            let item_id = root.string(&mut v, "itemId", false, 0, Some(256));
-            let user_id = root.string(&mut v, "userId", false, 0, Some(256));
-            let num_results = root.integer(&mut v, "numResults", 0, None);
-            let columns = common_members(&root, &mut v);
-            if let Some(promotions) = root.list(&mut v, "promotions", false, 0, Some(1)) {
-                for (path, value) in &promotions {
-                    if let Some(p) = Obj::at(&mut v, path, value) {
-                        check_promotion(&p, &mut v);
-                    }
-                }
-            }
-            v.into_result()?;
-            let columns = columns?;
-
+        &body,
+        |inner, access, request| {
+            let columns = metadata_columns(&request)?;
+            let campaign = text(&request, "campaignArn");
+            let recommender = text(&request, "recommenderArn");
             let arn = match (campaign, recommender) {
                 (Some(arn), None) | (None, Some(arn)) => arn,
                 (Some(_), Some(_)) => {
@@ -97,7 +83,10 @@ pub async fn get_recommendations(
                 }
             };
             let max = max_results(&columns);
-            let n = num_results.unwrap_or(DEFAULT_NUM_RESULTS);
+            let n = request
+                .get("numResults")
+                .and_then(Value::as_i64)
+                .unwrap_or(DEFAULT_NUM_RESULTS);
             if n > max {
                 return Err(ApiError::invalid_input(format!(
                     "numResults must be less than or equal to {max}{}.",
@@ -108,10 +97,10 @@ pub async fn get_recommendations(
                     }
                 )));
             }
-            authorize(access, Operation::GetRecommendations, arn, &root)?;
+            authorize(access, Operation::GetRecommendations, arn, &request)?;
             check_solution(inner, arn)?;
-            let user_id = user_id.filter(|s| !s.is_empty());
-            let item_id = item_id.filter(|s| !s.is_empty());
+            let user_id = text(&request, "userId").filter(|s| !s.is_empty());
+            let item_id = text(&request, "itemId").filter(|s| !s.is_empty());
             if user_id.is_none() && item_id.is_none() {
                 return Err(ApiError::invalid_input(
                 "A userId (USER_PERSONALIZATION and most recommenders) or an itemId (RELATED_ITEMS) is required.",
@@ -159,19 +148,15 @@ pub async fn get_personalized_ranking(
         Operation::GetPersonalizedRanking,
         &headers,
         &uri,
-        |inner, access| {
-            let request = parse_body(&body)?;
-            let root = Obj::root(&request);
-            let mut v = Violations::default();
-            let campaign = root.arn(&mut v, "campaignArn", true);
-            let input = root.strings(&mut v, "inputList", true, 0, None, 0, Some(256));
-            let user_id = root.string(&mut v, "userId", true, 0, Some(256));
-            let columns = common_members(&root, &mut v);
-            v.into_result()?;
-            let columns = columns?;
-            let (Some(campaign), Some(input), Some(user_id)) = (campaign, input, user_id) else {
-                unreachable!("required members were checked");
-            };
+        &body,
+        |inner, access, request| {
+            let columns = metadata_columns(&request)?;
+            let campaign = text(&request, "campaignArn").unwrap_or_default();
+            let user_id = text(&request, "userId").unwrap_or_default();
+            let input: Vec<&str> = entries(&request, "inputList")
+                .iter()
+                .filter_map(Value::as_str)
+                .collect();
             let max = max_results(&columns);
             if input.len() as i64 > max {
                 return Err(ApiError::invalid_input(format!(
@@ -183,7 +168,12 @@ pub async fn get_personalized_ranking(
                     }
                 )));
             }
-            authorize(access, Operation::GetPersonalizedRanking, campaign, &root)?;
+            authorize(
+                access,
+                Operation::GetPersonalizedRanking,
+                campaign,
+                &request,
+            )?;
             check_solution(inner, campaign)?;
 
             let model = Model::build(inner.interactions(), &inner.config.event_type_weights);
@@ -210,81 +200,30 @@ pub async fn get_personalized_ranking(
     )
 }
 
-/// Checks `context`, `filterArn`, `filterValues` and `metadataColumns` (shared by both
-/// operations); the requested item metadata columns, if any (an `Err` for a semantic problem,
-/// reported once the model constraints pass).
-fn common_members(root: &Obj<'_>, v: &mut Violations) -> Result<Option<Vec<String>>, ApiError> {
-    root.string_map(
-        v,
-        "context",
-        150,
-        150,
-        Some((r"[A-Za-z\d_]+", is_word)),
-        1000,
-    );
-    root.arn(v, "filterArn", false);
-    root.string_map(
-        v,
-        "filterValues",
-        25,
-        50,
-        Some(("[A-Za-z0-9_]+", is_word)),
-        1000,
-    );
-    metadata_columns(root, v)
-}
-
-/// `metadataColumns`: a map of at most one dataset type (at most 256 characters) to at most 99
-/// column names of at most 150 characters. Only `ITEMS` exists, with at most 10 columns.
-fn metadata_columns(root: &Obj<'_>, v: &mut Violations) -> Result<Option<Vec<String>>, ApiError> {
-    let key = "metadataColumns";
-    let path = root.path(key);
-    let Some(value) = root.raw(key) else {
+/// The requested item metadata columns, if any, once the model has checked the shape of
+/// `metadataColumns` (a map of at most one dataset type to at most 99 column names): only
+/// [`METADATA_DATASET_TYPE`] exists, with at most [`MAX_METADATA_COLUMNS`] columns.
+fn metadata_columns(request: &Map<String, Value>) -> Result<Option<Vec<String>>, ApiError> {
+    let Some(map) = request.get("metadataColumns").and_then(Value::as_object) else {
         return Ok(None);
     };
-    let Value::Object(map) = value else {
-        v.constraint(&path, "Member must be a map");
-        return Ok(None);
-    };
-    if map.len() > 1 {
-        v.constraint(&path, "Member must have length less than or equal to 1");
-    }
     let mut columns = None;
     for (dataset_type, names) in map {
-        if utf16_len(dataset_type) > 256 {
-            v.constraint(
-                &path,
-                "Map keys must satisfy constraint: [Member must have length less than or equal to 256]",
-            );
-        }
-        let entry_path = format!("{path}.{dataset_type}");
-        let Value::Array(names) = names else {
-            v.constraint(&entry_path, "Member must be a list");
-            continue;
-        };
-        if names.len() > 99 {
-            v.constraint(
-                &entry_path,
-                "Member must have length less than or equal to 99",
-            );
-        }
-        let mut list = Vec::with_capacity(names.len());
-        for (i, name) in names.iter().enumerate() {
-            let name_path = format!("{entry_path}.{}.member", i + 1);
-            match name {
-                Value::String(s) if utf16_len(s) > 150 => v.constraint(
-                    &name_path,
-                    "Member must have length less than or equal to 150",
-                ),
-                Value::String(s) => list.push(s.clone()),
-                _ => v.constraint(&name_path, "Member must be a string"),
-            }
-        }
-        if dataset_type != "ITEMS" {
+        if dataset_type != METADATA_DATASET_TYPE {
             return Err(ApiError::invalid_input(format!(
-                "metadataColumns: {dataset_type} is not a dataset type that can return metadata; use ITEMS."
+                "metadataColumns: {dataset_type} is not a dataset type that can return metadata; use {METADATA_DATASET_TYPE}."
             )));
         }
+        let list: Vec<String> = names
+            .as_array()
+            .map(|names| {
+                names
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default();
         if list.len() > MAX_METADATA_COLUMNS {
             return Err(ApiError::invalid_input(format!(
                 "metadataColumns: at most {MAX_METADATA_COLUMNS} columns can be requested."
@@ -293,35 +232,6 @@ fn metadata_columns(root: &Obj<'_>, v: &mut Violations) -> Result<Option<Vec<Str
         columns = Some(list);
     }
     Ok(columns)
-}
-
-/// One `Promotion`.
-fn check_promotion(p: &Obj<'_>, v: &mut Violations) {
-    if let Some(name) = p.string(v, "name", false, 1, Some(63)) {
-        let mut chars = name.chars();
-        let ok = chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
-            && chars.all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-        if !ok {
-            v.constraint(
-                &p.path("name"),
-                r"Member must satisfy regular expression pattern: ^[a-zA-Z0-9][a-zA-Z0-9\-_]*",
-            );
-        }
-    }
-    p.integer(v, "percentPromotedItems", 1, Some(100));
-    p.arn(v, "filterArn", false);
-    p.string_map(
-        v,
-        "filterValues",
-        25,
-        50,
-        Some(("[A-Za-z0-9_]+", is_word)),
-        1000,
-    );
-}
-
-fn is_word(s: &str) -> bool {
-    !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
 fn max_results(columns: &Option<Vec<String>>) -> i64 {
@@ -338,11 +248,11 @@ fn authorize(
     access: &Access,
     operation: Operation,
     solution_arn: &str,
-    root: &Obj<'_>,
+    request: &Map<String, Value>,
 ) -> Result<(), ApiError> {
     let action = format!("personalize:{}", operation.name());
     access.check(&action, solution_arn)?;
-    if let Some(filter) = root.raw("filterArn").and_then(Value::as_str) {
+    if let Some(filter) = text(request, "filterArn") {
         access.check(&action, filter)?;
     }
     Ok(())

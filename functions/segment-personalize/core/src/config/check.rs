@@ -8,8 +8,9 @@ use crate::limits;
 use crate::path::Selector;
 
 use super::{
-    Config, DERIVED_SESSION_HASH_LEN, EVENT_PROPERTIES, EVENT_VALUE_PATH, ITEM_ID_PATHS,
-    RESERVED_EVENT_PROPERTY_KEYS, SESSION_ID_PREFIX, TRACKING_ID, USERS_DATASET_ARN, USER_TRAITS,
+    Config, DERIVED_SESSION_HASH_LEN, EVENT_PROPERTIES, EVENT_TYPE_MAP, EVENT_VALUE_PATH,
+    ITEM_ID_PATHS, MAX_EVENT_PROPERTIES, MAX_EVENT_TYPES, RESERVED_EVENT_PROPERTY_KEYS,
+    SESSION_ID_PREFIX, TRACKING_ID, USERS_DATASET_ARN, USER_TRAITS,
 };
 
 impl Config {
@@ -51,10 +52,39 @@ impl Config {
             &RESERVED_EVENT_PROPERTY_KEYS,
         )?;
         check_keys(USER_TRAITS, &self.user_traits, &[])?;
+        self.check_interaction_columns()?;
         if self.users_dataset_arn.is_some() && self.user_traits.is_empty() {
             return Err(ConfigError::new(
                 USER_TRAITS,
                 format!("must name at least one trait when {USERS_DATASET_ARN} is set"),
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl Config {
+    /// Personalize's quotas on an Item interactions dataset: at most 5 optional metadata
+    /// columns (each `EVENT_PROPERTIES` key is one), and at most 10 event types and metadata
+    /// columns together.
+    fn check_interaction_columns(&self) -> Result<(), ConfigError> {
+        let columns = self.event_properties.len();
+        if columns > MAX_EVENT_PROPERTIES {
+            return Err(ConfigError::new(
+                EVENT_PROPERTIES,
+                format!("{columns} keys, at most {MAX_EVENT_PROPERTIES}: each is a metadata column of the Item interactions dataset, which Personalize limits to {MAX_EVENT_PROPERTIES}"),
+            ));
+        }
+        let types = self.event_types.event_types().len();
+        if types + columns > MAX_EVENT_TYPES {
+            let which = if self.event_types.is_builtin() {
+                " (unset: the built-in mapping)"
+            } else {
+                ""
+            };
+            return Err(ConfigError::new(
+                EVENT_TYPE_MAP,
+                format!("{types} event types{which} and {columns} {EVENT_PROPERTIES} keys, at most {MAX_EVENT_TYPES} together: Personalize counts event types and metadata columns of an Item interactions dataset together"),
             ));
         }
         Ok(())

@@ -1,11 +1,14 @@
 //! Reading and checking `sentAt`, `itemId`, `eventValue`, `recommendationId` and `impression`.
+//!
+//! What the API requires (`sentAt`) or what makes the interaction (the item id) rejects the
+//! message when unusable; the optional fields are left out with a [`MapWarning`] instead.
 
 use std::borrow::Cow;
 
-use crate::error::{check_len, MapError};
+use crate::error::{check_len, check_utf16_len, warn, MapError, MapWarning};
 use crate::limits;
 use crate::message::Message;
-use crate::time::{parse_rfc3339, SentAt};
+use crate::time::{parse_timestamp, SentAt};
 use crate::value::Value;
 
 /// `sentAt` from `timestamp`, else `originalTimestamp`, `sentAt`, `receivedAt`: the first one
@@ -22,17 +25,15 @@ pub(super) fn sent_at(msg: &Message<'_>) -> Result<SentAt, MapError> {
             None | Some(Value::Null) => continue,
             Some(Value::Str(s)) if s.is_empty() => continue,
             Some(Value::Str(s)) => {
-                return parse_rfc3339(s).ok_or_else(|| {
-                    MapError::new(
-                        field,
-                        "not an RFC 3339 date-time with a time zone (like 2024-05-14T10:15:30.250+02:00)",
-                    )
-                })
+                return parse_timestamp(s).map_err(|e| MapError::new(field, e.reason()))
             }
             Some(other) => {
                 return Err(MapError::new(
                     field,
-                    format!("expected an RFC 3339 date-time string, found {}", other.kind()),
+                    format!(
+                        "expected an RFC 3339 date-time string, found {}",
+                        other.kind()
+                    ),
                 ))
             }
         }
@@ -43,14 +44,15 @@ pub(super) fn sent_at(msg: &Message<'_>) -> Result<SentAt, MapError> {
     ))
 }
 
-/// An item id: a string or a number; `None` for an empty string.
+/// An item id: a string or a number (as written); `None` for an empty string. Counted in
+/// characters, as the API model counts `itemId`.
 pub(super) fn item_id<'a>(
     v: &Value<'a>,
     field: impl FnOnce() -> String + Copy,
 ) -> Result<Option<Cow<'a, str>>, MapError> {
     match v {
         Value::Str(s) if s.is_empty() => Ok(None),
-        Value::Str(_) | Value::Int(_) | Value::UInt(_) | Value::Float(_) => {
+        Value::Str(_) | Value::Int(_) | Value::UInt(_) | Value::Float(_) | Value::Number(_) => {
             let id = v.scalar_text().expect("scalar");
             check_len(field, &id, limits::ITEM_ID)?;
             Ok(Some(id))
@@ -63,29 +65,27 @@ pub(super) fn item_id<'a>(
 }
 
 /// `eventValue`: a JSON number or a numeric string (surrounding spaces allowed), finite and
-/// within the `Float` (f32) range of the API. `None` for an empty string.
+/// within the `Float` (f32) range of the API. `Ok(None)` for an empty string; an error (which
+/// the caller turns into a warning) for anything else.
 pub(super) fn number(
     v: &Value<'_>,
     field: impl FnOnce() -> String + Copy,
 ) -> Result<Option<f32>, MapError> {
     let x = match v {
-        Value::Int(n) => *n as f64,
-        Value::UInt(n) => *n as f64,
-        Value::Float(x) => *x,
         Value::Str(s) if s.trim().is_empty() => return Ok(None),
         Value::Str(s) => s
             .trim()
             .parse::<f64>()
-            .map_err(|_| MapError::new(field(), "not a number"))?,
-        other => {
-            return Err(MapError::new(
+            .map_err(|_| MapError::new(field(), "not a number (eventValue is a Float)"))?,
+        other => other.as_f64().ok_or_else(|| {
+            MapError::new(
                 field(),
                 format!(
                     "expected a number or a numeric string, found {}",
                     other.kind()
                 ),
-            ))
-        }
+            )
+        })?,
     };
     if !x.is_finite() {
         return Err(MapError::new(field(), "not a finite number"));
@@ -100,62 +100,87 @@ pub(super) fn number(
     Ok(Some(f))
 }
 
-pub(super) fn recommendation_id<'a>(props: &Value<'a>) -> Result<Option<Cow<'a, str>>, MapError> {
+/// `properties.recommendationId` (1-40): anything unusable is left out with a warning.
+pub(super) fn recommendation_id<'a>(
+    props: &Value<'a>,
+    warnings: &mut Vec<MapWarning>,
+) -> Option<Cow<'a, str>> {
     const FIELD: &str = "properties.recommendationId";
-    match props.get("recommendationId") {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Str(s)) if s.is_empty() => Ok(None),
-        Some(v @ (Value::Str(_) | Value::Int(_) | Value::UInt(_))) => {
+    let checked = match props.get("recommendationId") {
+        None | Some(Value::Null) => return None,
+        Some(Value::Str(s)) if s.is_empty() => return None,
+        Some(
+            v @ (Value::Str(_)
+            | Value::Int(_)
+            | Value::UInt(_)
+            | Value::Float(_)
+            | Value::Number(_)),
+        ) => {
             let id = v.scalar_text().expect("scalar");
-            check_len(|| FIELD.to_owned(), &id, limits::RECOMMENDATION_ID)?;
-            Ok(Some(id))
+            check_utf16_len(|| FIELD.to_owned(), &id, limits::RECOMMENDATION_ID).map(|()| id)
         }
         Some(other) => Err(MapError::new(
             FIELD,
             format!("expected a string, found {}", other.kind()),
         )),
-    }
+    };
+    checked
+        .map_err(|e| warn(warnings, MapWarning::left_out(e)))
+        .ok()
 }
 
-pub(super) fn impression<'a>(props: &Value<'a>) -> Result<Option<Vec<Cow<'a, str>>>, MapError> {
+/// `properties.impression`: the first 25 item ids; ids that are not strings or numbers, empty
+/// or longer than 256 are left out, each with a warning; `None` when none is left.
+pub(super) fn impression<'a>(
+    props: &Value<'a>,
+    warnings: &mut Vec<MapWarning>,
+) -> Option<Vec<Cow<'a, str>>> {
     const FIELD: &str = "properties.impression";
     let items = match props.get("impression") {
-        None | Some(Value::Null) => return Ok(None),
+        None | Some(Value::Null) => return None,
         Some(Value::Array(items)) => items,
         Some(other) => {
-            return Err(MapError::new(
+            let e = MapError::new(
                 FIELD,
                 format!("expected an array of item ids, found {}", other.kind()),
-            ))
+            );
+            warn(warnings, MapWarning::left_out(e));
+            return None;
         }
     };
-    if items.is_empty() {
-        return Err(MapError::new(FIELD, "0 items, at least 1"));
-    }
-    if items.len() > limits::IMPRESSION_ITEMS {
-        return Err(MapError::new(
-            FIELD,
-            format!(
-                "{} items, at most {}",
-                items.len(),
-                limits::IMPRESSION_ITEMS
+    let mut kept = items.as_slice();
+    if kept.len() > limits::IMPRESSION_ITEMS {
+        kept = &kept[..limits::IMPRESSION_ITEMS];
+        warn(
+            warnings,
+            MapWarning::new(
+                FIELD,
+                format!(
+                    "{} items, at most {}: kept the first {}",
+                    items.len(),
+                    limits::IMPRESSION_ITEMS,
+                    limits::IMPRESSION_ITEMS
+                ),
             ),
-        ));
+        );
     }
-    let mut ids = Vec::with_capacity(items.len());
-    for (i, item) in items.iter().enumerate() {
+    let mut ids = Vec::with_capacity(kept.len());
+    for (i, item) in kept.iter().enumerate() {
         let field = || format!("{FIELD}[{i}]");
         let id = match item {
-            Value::Str(_) | Value::Int(_) | Value::UInt(_) => item.scalar_text().expect("scalar"),
-            other => {
-                return Err(MapError::new(
-                    field(),
-                    format!("expected a string, found {}", other.kind()),
-                ))
+            Value::Str(_) | Value::Int(_) | Value::UInt(_) | Value::Float(_) | Value::Number(_) => {
+                let id = item.scalar_text().expect("scalar");
+                check_utf16_len(field, &id, limits::ITEM_ID).map(|()| id)
             }
+            other => Err(MapError::new(
+                field(),
+                format!("expected a string or a number, found {}", other.kind()),
+            )),
         };
-        check_len(field, &id, limits::ITEM_ID)?;
-        ids.push(id);
+        match id {
+            Ok(id) => ids.push(id),
+            Err(e) => warn(warnings, MapWarning::left_out(e)),
+        }
     }
-    Ok(Some(ids))
+    (!ids.is_empty()).then_some(ids)
 }

@@ -1,14 +1,16 @@
 //! `identify` messages -> a user for PutUsers.
 
-use crate::config::{Config, USERS_DATASET_ARN};
-use crate::error::{check_len, service_len, MapError};
+use crate::config::Config;
+use crate::error::{check_len, utf16_len, MapError};
 use crate::limits;
 use crate::message::{id_field, Message, MessageKind};
 use crate::request::User;
 use crate::value::Value;
 
 use super::properties::properties_string;
-use super::{Ignored, Outcome, EMPTY_OBJECT, IGNORED_NO_TRAITS, IGNORED_NO_USERS_DATASET};
+use super::{
+    Ignored, Outcome, EMPTY_OBJECT, IGNORED_NO_TRAITS, IGNORED_NO_USERS_DATASET, IGNORED_NO_USER_ID,
+};
 
 impl Config {
     pub(super) fn map_identify<'a>(&'a self, msg: &Message<'a>) -> Result<Outcome<'a>, MapError> {
@@ -18,12 +20,14 @@ impl Config {
                 reason: IGNORED_NO_USERS_DATASET,
             }));
         }
-        let user_id = id_field(&msg.user_id, "userId")?.ok_or_else(|| {
-            MapError::new(
-                "userId",
-                format!("missing (identify updates the users dataset {USERS_DATASET_ARN}, which is keyed by userId)"),
-            )
-        })?;
+        // The Identify spec: "must have a User ID or an Anonymous ID". With only the anonymous
+        // one (a visitor's traits before sign-up) there is no user to update.
+        let Some(user_id) = id_field(&msg.user_id, "userId")? else {
+            return Ok(Outcome::Ignored(Ignored {
+                kind: MessageKind::Identify,
+                reason: IGNORED_NO_USER_ID,
+            }));
+        };
         check_len(|| "userId".to_owned(), &user_id, limits::USER_ID)?;
         let traits = match &msg.traits {
             None | Some(Value::Null) => &EMPTY_OBJECT,
@@ -35,13 +39,14 @@ impl Config {
                 ))
             }
         };
-        let Some(properties) = properties_string(&self.user_traits, traits, "traits", None)? else {
+        let Some(properties) = properties_string(&self.user_traits, traits, "traits", None, None)?
+        else {
             return Ok(Outcome::Ignored(Ignored {
                 kind: MessageKind::Identify,
                 reason: IGNORED_NO_TRAITS,
             }));
         };
-        let len = service_len(&properties);
+        let len = utf16_len(&properties);
         if len > limits::USER_PROPERTIES {
             return Err(MapError::new(
                 "traits",

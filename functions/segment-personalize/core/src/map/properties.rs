@@ -1,26 +1,31 @@
 //! The `properties` strings: the selected values as a JSON object of strings, length-checked.
 
-use crate::error::{service_len, MapError};
+use crate::error::{utf16_len, warn, MapError, MapWarning};
 use crate::path::{Element, PropertyPath, Resolved, Selector};
 use crate::scan;
 use crate::value::Value;
 
-pub(super) fn check_properties(p: String, field: &str, max: usize) -> Result<String, MapError> {
-    let len = service_len(&p);
-    if len > max {
-        return Err(MapError::too_long(field, len, max));
-    }
-    Ok(p)
+/// For an event's `properties`: where unusable values and the members that do not fit are
+/// reported, instead of failing, and the limit (in UTF-16 code units, the stricter count).
+pub(super) struct Lenient<'w> {
+    pub warnings: &'w mut Vec<MapWarning>,
+    pub max: usize,
 }
 
 /// Builds the JSON object string of the selected values: `{"key":"value",...}`, string values
-/// only (Personalize's properties are a string map): numbers in decimal, booleans as
+/// only (Personalize's properties are a string map): numbers as written, booleans as
 /// `true`/`false`, arrays joined with `|`. `None` when no selector finds a value.
+///
+/// Strict (`lenient` = `None`, for user traits): a value that cannot be a string is an error.
+/// Lenient (an event's properties): such a value is left out with a warning (the selector's
+/// next path is tried), and when the string is longer than `max` the largest members are left
+/// out, one by one, until it fits, with one warning naming their keys and the limit.
 pub(super) fn properties_string(
     selectors: &[Selector],
     root: &Value<'_>,
     root_name: &str,
     element: Option<&Element<'_, '_, '_>>,
+    mut lenient: Option<Lenient<'_>>,
 ) -> Result<Option<String>, MapError> {
     if selectors.is_empty() {
         return Ok(None);
@@ -36,11 +41,19 @@ pub(super) fn properties_string(
             push_json_string(&mut out, &sel.key);
             out.push_str(":\"");
             let found = match path.resolve(root, element) {
-                Resolved::One(None, _) => false,
+                Resolved::One(None, _) => Ok(false),
                 Resolved::One(Some(v), index) => {
-                    property_text(v, &mut out, || path.field(root_name, index))?
+                    property_text(v, &mut out, || path.field(root_name, index))
                 }
-                Resolved::Each => join_elements(path, root, root_name, &mut out)?,
+                Resolved::Each => join_elements(path, root, root_name, &mut out),
+            };
+            let found = match (found, lenient.as_mut()) {
+                (Ok(found), _) => found,
+                (Err(e), Some(l)) => {
+                    warn(l.warnings, MapWarning::left_out(e));
+                    false
+                }
+                (Err(e), None) => return Err(e),
             };
             if found {
                 out.push('"');
@@ -53,7 +66,73 @@ pub(super) fn properties_string(
         return Ok(None);
     }
     out.push('}');
-    Ok(Some(out))
+    match lenient {
+        Some(l) if utf16_len(&out) > l.max => Ok(fit(&out, root_name, l)),
+        _ => Ok(Some(out)),
+    }
+}
+
+/// Leaves out the largest members of `out` until it is at most `l.max` UTF-16 code units, with
+/// one warning naming the keys left out (from the configuration, never the message).
+fn fit(out: &str, field: &str, l: Lenient<'_>) -> Option<String> {
+    // Each member's byte range (without the separating comma) and key, found again in the
+    // built text (keys have no quotes or backslashes: the configuration refuses them).
+    let mut members: Vec<(usize, usize, &str)> = Vec::new();
+    let walked = scan::members::<()>(out, 0, |m| {
+        let start = m.key.as_ptr() as usize - out.as_ptr() as usize - 1;
+        members.push((start, m.end, m.key));
+        Ok(())
+    });
+    debug_assert!(matches!(walked, Ok(Ok(_))), "built properties are JSON");
+    let total = utf16_len(out);
+    let lens: Vec<usize> = members
+        .iter()
+        .map(|&(start, end, _)| utf16_len(&out[start..end]))
+        .collect();
+    let mut by_size: Vec<usize> = (0..members.len()).collect();
+    // Largest first; among equals, the last one selected goes first.
+    by_size.sort_by(|&a, &b| lens[b].cmp(&lens[a]).then(b.cmp(&a)));
+    let mut kept = vec![true; members.len()];
+    let mut len = total;
+    let mut dropped = Vec::new();
+    for i in by_size {
+        if len <= l.max {
+            break;
+        }
+        kept[i] = false;
+        // The member and one comma (none is left when it was the only member).
+        len -= lens[i] + usize::from(kept.iter().any(|&k| k));
+        dropped.push(members[i].2);
+    }
+    // In the order of the configuration.
+    dropped.sort_by_key(|k| members.iter().position(|m| m.2 == *k));
+    warn(
+        l.warnings,
+        MapWarning::new(
+            field,
+            format!(
+                "{total} UTF-16 code units, at most {}: left out {}",
+                l.max,
+                dropped.join(", ")
+            ),
+        ),
+    );
+    let mut fitted = String::with_capacity(len);
+    fitted.push('{');
+    for (i, &(start, end, _)) in members.iter().enumerate() {
+        if kept[i] {
+            if fitted.len() > 1 {
+                fitted.push(',');
+            }
+            fitted.push_str(&out[start..end]);
+        }
+    }
+    if fitted.len() == 1 {
+        return None;
+    }
+    fitted.push('}');
+    debug_assert!(utf16_len(&fitted) <= l.max);
+    Some(fitted)
 }
 
 /// Appends the values of an `[]` path over all elements, joined with `|` (escaped for a JSON
@@ -103,6 +182,7 @@ fn property_text(
         Value::Int(n) => write!(out, "{n}").expect("write to String"),
         Value::UInt(n) => write!(out, "{n}").expect("write to String"),
         Value::Float(x) => write!(out, "{x}").expect("write to String"),
+        Value::Number(text) => out.push_str(text),
         Value::Array(items) => {
             let mut any = false;
             for item in items {

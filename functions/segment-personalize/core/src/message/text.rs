@@ -1,4 +1,4 @@
-//! Parsing a message from JSON text: the scanner walks it, serde_json decodes what is read.
+//! Parsing a message from JSON text: the scanner walks it; `tree` reads the values kept.
 
 use std::borrow::Cow;
 
@@ -7,6 +7,7 @@ use crate::path::Keep;
 use crate::scan::{self, Member, ScanError, Span};
 use crate::value::Value;
 
+use super::tree::parse_value;
 use super::Message;
 
 /// What of `properties` and `traits` to keep; `None`: all.
@@ -100,7 +101,7 @@ fn parse_kept<'a>(
 }
 
 /// A member's key as text: borrowed unless it has escapes.
-fn decode_key<'a>(text: &'a str, member: &Member<'a>) -> Result<Cow<'a, str>, MapError> {
+pub(super) fn decode_key<'a>(text: &'a str, member: &Member<'a>) -> Result<Cow<'a, str>, MapError> {
     if !member.key_escaped {
         return Ok(Cow::Borrowed(member.key));
     }
@@ -111,20 +112,8 @@ fn decode_key<'a>(text: &'a str, member: &Member<'a>) -> Result<Cow<'a, str>, Ma
         .map_err(|e| json_error(text, start, &e, "message"))
 }
 
-/// A value, validated: strings without escapes are taken as they are (the scanner has checked
-/// them), anything else goes through serde_json.
-fn parse_value<'a>(text: &'a str, span: Span, field: &str) -> Result<Value<'a>, MapError> {
-    if span.plain_string {
-        return Ok(Value::Str(Cow::Borrowed(
-            &text[span.start + 1..span.end - 1],
-        )));
-    }
-    serde_json::from_str(&text[span.start..span.end])
-        .map_err(|e| json_error(text, span.start, &e, field))
-}
-
 /// A structural failure as a value-free [`MapError`].
-fn scan_error(text: &str, e: ScanError, field: &str) -> MapError {
+pub(super) fn scan_error(text: &str, e: ScanError, field: &str) -> MapError {
     let (line, column) = scan::line_column(text, e.at);
     let reason = if e.eof {
         format!("invalid JSON: unexpected end at line {line} column {column}")

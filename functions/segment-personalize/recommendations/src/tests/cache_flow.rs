@@ -192,8 +192,31 @@ async fn a_zero_ttl_always_asks_but_keeps_a_fallback() {
 }
 
 #[tokio::test]
-async fn related_fixture_asks_with_the_item_id() {
+async fn related_without_a_related_items_campaign_is_not_configured() {
+    // The user-personalization campaign cannot answer /related: it requires a userId.
     let (h, _) = handler(Ok(answer(&["item-2002"])));
+    let (status, headers, body) = call(&h, request(&event(RELATED_EVENT))).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    assert_eq!(body["error"], "NotConfigured");
+    let message = body["message"].as_str().unwrap();
+    assert!(message.contains("related"), "{message}");
+    assert!(
+        message.contains("PersonalizeRelatedCampaignArn"),
+        "{message}"
+    );
+    assert!(headers.get("x-cache").is_none());
+    assert!(calls(&h).is_empty(), "Personalize must not be called");
+    // The user route still answers.
+    let (status, _, _) = call(&h, user_fixture()).await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn related_fixture_asks_the_related_campaign_with_the_item_id() {
+    let (h, _) = handler_with(
+        FakeRecommender::new(Ok(answer(&["item-2002"]))),
+        config(&[("RELATED_CAMPAIGN_ARN", RELATED_CAMPAIGN)]),
+    );
     let (status, headers, body) = call(&h, request(&event(RELATED_EVENT))).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(headers["x-cache"], "MISS");
@@ -211,17 +234,8 @@ async fn related_fixture_asks_with_the_item_id() {
     assert_eq!(sent[0].kind, RouteKind::Related);
     assert_eq!(sent[0].id, ITEM);
     assert_eq!(sent[0].num_results, 5);
-    assert_eq!(sent[0].target.arn, CAMPAIGN);
+    assert_eq!(sent[0].target.arn, RELATED_CAMPAIGN);
     assert_eq!(sent[0].filter_arn, None);
-
-    let (h, _) = handler_with(
-        FakeRecommender::new(Ok(answer(&[]))),
-        config(&[("RELATED_CAMPAIGN_ARN", RELATED_CAMPAIGN)]),
-    );
-    let (status, _, body) = call(&h, request(&event(RELATED_EVENT))).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(body["itemList"], json!([]));
-    assert_eq!(calls(&h)[0].target.arn, RELATED_CAMPAIGN);
     // The user route keeps its campaign.
     call(&h, user_fixture()).await;
     assert_eq!(calls(&h)[1].target.arn, CAMPAIGN);

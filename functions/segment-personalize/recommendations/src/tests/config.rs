@@ -14,8 +14,9 @@ fn config_defaults_and_targets() {
             variable: "CAMPAIGN_ARN"
         }
     );
-    // The related route asks the same campaign unless told otherwise.
-    assert_eq!(c.related_target, c.user_target);
+    // The related route needs its own (related-items) campaign: the user campaign needs a userId.
+    assert_eq!(c.related_target, None);
+    assert_eq!(c.target(RouteKind::Related), None);
     assert_eq!(c.default_filter_arn, None);
     assert_eq!(c.cache_ttl_seconds, 300);
     assert_eq!(c.stale_ttl_seconds, 86_400);
@@ -30,8 +31,9 @@ fn config_defaults_and_targets() {
         ("PERSONALIZE_TIMEOUT_MS", "500"),
         ("CACHE_TIMEOUT_MS", "200"),
     ]);
-    assert_eq!(c.related_target.arn, RELATED_CAMPAIGN);
-    assert_eq!(c.related_target.variable, "RELATED_CAMPAIGN_ARN");
+    let related = c.related_target.as_ref().unwrap();
+    assert_eq!(related.arn, RELATED_CAMPAIGN);
+    assert_eq!(related.variable, "RELATED_CAMPAIGN_ARN");
     assert_eq!(c.default_filter_arn.as_deref(), Some(FILTER));
     assert_eq!((c.cache_ttl_seconds, c.stale_ttl_seconds), (60, 0));
     assert_eq!(c.personalize_timeout, Duration::from_millis(500));
@@ -48,8 +50,9 @@ fn config_defaults_and_targets() {
         ("RELATED_RECOMMENDER_ARN", more_like_x),
     ];
     let c = Config::from_source(&vars).unwrap();
-    assert_eq!(c.related_target.kind, TargetKind::Recommender);
-    assert_eq!(c.related_target.arn, more_like_x);
+    let related = c.related_target.unwrap();
+    assert_eq!(related.kind, TargetKind::Recommender);
+    assert_eq!(related.arn, more_like_x);
 }
 
 #[test]

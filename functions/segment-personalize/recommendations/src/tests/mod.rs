@@ -239,7 +239,7 @@ fn fixture_request() -> RecommendationRequest {
         RouteKind::User,
         USER.into(),
         query,
-        config.target(RouteKind::User),
+        config.target(RouteKind::User).unwrap(),
         None,
     )
     .unwrap()

@@ -156,7 +156,10 @@ async fn every_bad_parameter_is_a_400_naming_it_and_its_limit() {
         ),
     ];
     for (what, req, field, limit) in cases {
-        let (h, _) = handler(Ok(answer(&["i-1"])));
+        let (h, _) = handler_with(
+            FakeRecommender::new(Ok(answer(&["i-1"]))),
+            config(&[("RELATED_CAMPAIGN_ARN", RELATED_CAMPAIGN)]),
+        );
         let (status, headers, body) = call(&h, req).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{what}: {body}");
         assert_eq!(headers[header::CONTENT_TYPE], "application/json");
