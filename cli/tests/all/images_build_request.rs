@@ -82,7 +82,7 @@ fn labels_give_a_mask_prompt_request_in_the_fixture_shape() {
     ]);
     let v = json(&o);
     let fixture: serde_json::Value = serde_json::from_str(include_str!(
-        "../../events/bedrock/titan_outpainting_request_from_sample.json"
+        "../../../events/bedrock/titan_outpainting_request_from_sample.json"
     ))
     .unwrap();
     assert_eq!(keys(&v), keys(&fixture));
