@@ -7,6 +7,7 @@
 //! * [`error`]: the error type whose Lambda `errorType` tells retryable from permanent failures,
 //!   and the classification of AWS SDK errors.
 //! * [`logging`]: JSON logs with Powertools-style keys, no personal data.
+//! * [`clock`]: seconds since the Unix epoch.
 //! * [`metrics`]: CloudWatch Embedded Metric Format.
 //! * [`runtime`]: runs an event handler under the Lambda runtime with logging context and error
 //!   mapping.
@@ -18,6 +19,7 @@
 //! * [`config`], `damage`: re-exported from the pure `shared_core`.
 
 pub mod aws;
+pub mod clock;
 pub mod error;
 #[cfg(feature = "http")]
 pub mod http;

@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _};
 use aws_sdk_sfn::types::ExecutionStatus;
@@ -290,11 +290,7 @@ fn default_job_id(dir: &Path) -> String {
         })
         .take(60)
         .collect();
-    let secs = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    format!("{name}-{secs}")
+    format!("{name}-{}", shared::clock::unix_seconds())
 }
 
 /// The job id, or an error naming `--job-id`.

@@ -71,12 +71,6 @@ fn conversation_of(event: &Value) -> Option<&str> {
     event["detail"]["eventBody"]["conversationId"].as_str()
 }
 
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
-}
-
 async fn redrive(sqs: &Client, args: &RedriveArgs) -> Result<Tally> {
     let mut tally = Tally::default();
     let limit = args.max.unwrap_or(usize::MAX);
@@ -129,7 +123,7 @@ async fn redrive(sqs: &Client, args: &RedriveArgs) -> Result<Tally> {
                 let body = serde_json::to_string(&Waiting {
                     event: event.clone(),
                     attempts: 0,
-                    first_attempt_at: now(),
+                    first_attempt_at: shared::clock::unix_seconds(),
                     last_error: "replayed by mlpipe transcripts redrive".into(),
                 })?;
                 sqs.send_message()

@@ -129,13 +129,6 @@ pub(crate) fn count(outcome: &Outcome, metrics: &mut Metrics) {
     }
 }
 
-/// Unix seconds now.
-fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
-}
-
 /// The function's handler: build once per cold start, call
 /// [`handle_invocation`](Self::handle_invocation) per invocation.
 pub struct TranscriptFetcher<S, K, T, W = NoWaitQueue> {
@@ -158,7 +151,7 @@ impl<S, K, T> TranscriptFetcher<S, K, T, NoWaitQueue> {
             secrets,
             source,
             queue: NoWaitQueue,
-            clock: unix_now,
+            clock: shared::clock::unix_seconds,
             credentials: Mutex::new(None),
         }
     }

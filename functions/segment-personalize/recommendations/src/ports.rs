@@ -69,6 +69,6 @@ pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now(&self) -> i64 {
-        time::OffsetDateTime::now_utc().unix_timestamp()
+        shared::clock::unix_seconds()
     }
 }
