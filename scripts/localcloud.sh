@@ -89,11 +89,12 @@ for k, v in [
     ("LOCALCLOUD_STACK_FILE", sys.argv[1]),
 ]:
     print(f"export {k}={shlex.quote(v)}")
-# The mlpipe CLI's defaults for the image pipeline: the stack's outputs.
+# The mlpipe CLI's defaults (image jobs, transcript backfills): the stack's outputs.
 for k, output in [
     ("MLPIPE_UPLOAD_BUCKET", "ImageUploadBucketName"),
     ("MLPIPE_OUTPUT_BUCKET", "ImageOutputBucketName"),
     ("MLPIPE_STATE_MACHINE_ARN", "ImageBackgroundStateMachineArn"),
+    ("MLPIPE_BACKFILL_STATE_MACHINE_ARN", "GenesysBackfillStateMachineArn"),
 ]:
     v = stack["outputs"].get(output)
     if v is None:

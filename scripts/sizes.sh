@@ -15,6 +15,7 @@ cd "$ROOT"
 declare -A EVENTS=(
     [genesys-transcript-fetcher]=events/genesys/eventbridge/genesys_eb_transcription_session_ongoing.json
     [lex-transcript-converter]=events/s3/empty-notification.json
+    [lex-transcript-backfill]=events/genesys/backfill/invalid-step.json
     [start-image-job]=events/s3/empty-notification.json
     [generate-background]=events/images/invalid-task.json
     [image-job-report]=events/images/invalid-task.json
@@ -22,8 +23,8 @@ declare -A EVENTS=(
     [segment-personalize-forwarder]=events/segment/segment_alias_example.json
     [recommendations]=events/apigw/recommendations-invalid.json
 )
-EXPECT_ERROR=" generate-background image-job-report "
-FUNCTIONS=(genesys-transcript-fetcher lex-transcript-converter start-image-job generate-background image-job-report detect-labels
+EXPECT_ERROR=" lex-transcript-backfill generate-background image-job-report "
+FUNCTIONS=(genesys-transcript-fetcher lex-transcript-converter lex-transcript-backfill start-image-job generate-background image-job-report detect-labels
     segment-personalize-forwarder recommendations)
 ENV=(AWS_LAMBDA_FUNCTION_NAME=startup AWS_LAMBDA_FUNCTION_MEMORY_SIZE=128 AWS_LAMBDA_FUNCTION_VERSION=\$LATEST AWS_LAMBDA_LOG_STREAM_NAME=startup AWS_LAMBDA_LOG_GROUP_NAME=startup AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_ENDPOINT_URL=http://127.0.0.1:9
     GENESYS_ENVIRONMENT=mypurecloud.com GENESYS_CREDENTIALS_SECRET_ID=unused RAW_BUCKET=raw OUTPUT_BUCKET=out

@@ -14,6 +14,7 @@
 //! * [`http`] (feature `http`): serving HTTP API functions, JSON and error responses.
 //! * [`store`]: object storage (S3) behind a small trait, so handlers test without a network
 //!   (`MemoryStore` with the feature `fakes`).
+//! * `notify` (feature `sns`): notifications on SNS behind a small trait.
 //! * [`s3_event`]: S3 event notifications: the bucket and decoded key of each record.
 //! * [`sqs_event`]: SQS batches told apart from other events ([`sqs_event::SqsBatch`]).
 //! * [`config`], `damage`: re-exported from the pure `shared_core`.
@@ -25,6 +26,8 @@ pub mod error;
 pub mod http;
 pub mod logging;
 pub mod metrics;
+#[cfg(feature = "sns")]
+pub mod notify;
 pub mod runtime;
 pub mod s3_event;
 pub mod sqs_event;

@@ -77,6 +77,14 @@ impl Metrics {
         self.add(name, Unit::Count, 1.0)
     }
 
+    /// Adds every value of `other` (collected by a concurrent part of the invocation).
+    pub fn absorb(&mut self, other: Metrics) -> &mut Self {
+        for (name, (unit, value)) in other.values {
+            self.add(&name, unit, value);
+        }
+        self
+    }
+
     pub fn is_empty(&self) -> bool {
         self.values.is_empty()
     }
@@ -155,6 +163,18 @@ mod tests {
         assert_eq!(d["Converted"], 2.0);
         assert_eq!(d["Bytes"], 10.0);
         assert!(m.is_empty());
+    }
+
+    #[test]
+    fn absorbed_values_add_up() {
+        let mut m = Metrics::new("ns", "svc");
+        m.count("A");
+        let mut part = Metrics::new("", "");
+        part.count("A").add("B", Unit::Bytes, 5.0);
+        m.absorb(part);
+        let doc = &m.take_documents(0)[0];
+        assert_eq!(doc["A"], 2.0);
+        assert_eq!(doc["B"], 5.0);
     }
 
     #[test]

@@ -34,6 +34,34 @@ pub trait ObjectStore: Send + Sync {
         bucket: &str,
         prefix: &str,
     ) -> impl Future<Output = Result<Vec<String>, PipelineError>> + Send;
+
+    /// Lists every object under a prefix with its last-modified time when the store knows it,
+    /// in key order. By default [`ObjectStore::list`] without times.
+    fn list_objects(
+        &self,
+        bucket: &str,
+        prefix: &str,
+    ) -> impl Future<Output = Result<Vec<Listed>, PipelineError>> + Send {
+        async move {
+            Ok(self
+                .list(bucket, prefix)
+                .await?
+                .into_iter()
+                .map(|key| Listed {
+                    key,
+                    modified: None,
+                })
+                .collect())
+        }
+    }
+}
+
+/// An object of a listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listed {
+    pub key: String,
+    /// Last modified, in seconds since the Unix epoch, when known.
+    pub modified: Option<i64>,
 }
 
 /// `s3://bucket/key` for messages.
@@ -130,7 +158,16 @@ impl ObjectStore for S3Store {
     }
 
     async fn list(&self, bucket: &str, prefix: &str) -> Result<Vec<String>, PipelineError> {
-        let mut keys = Vec::new();
+        Ok(self
+            .list_objects(bucket, prefix)
+            .await?
+            .into_iter()
+            .map(|o| o.key)
+            .collect())
+    }
+
+    async fn list_objects(&self, bucket: &str, prefix: &str) -> Result<Vec<Listed>, PipelineError> {
+        let mut objects = Vec::new();
         let mut pages = self
             .client
             .list_objects_v2()
@@ -142,14 +179,15 @@ impl ObjectStore for S3Store {
             let page = page.map_err(|e| {
                 crate::error::from_sdk(format!("listing {}", s3_uri(bucket, prefix)), &e)
             })?;
-            keys.extend(
-                page.contents()
-                    .iter()
-                    .filter_map(|o| o.key().map(str::to_owned)),
-            );
+            objects.extend(page.contents().iter().filter_map(|o| {
+                Some(Listed {
+                    key: o.key()?.to_owned(),
+                    modified: o.last_modified().map(|t| t.secs()),
+                })
+            }));
         }
-        keys.sort();
-        Ok(keys)
+        objects.sort_by(|a, b| a.key.cmp(&b.key));
+        Ok(objects)
     }
 }
 
@@ -170,6 +208,7 @@ mod memory {
         objects: Mutex<BTreeMap<(String, String), (Bytes, String)>>,
         puts: Mutex<u64>,
         fail_puts: Mutex<Option<PipelineError>>,
+        modified: Mutex<BTreeMap<(String, String), i64>>,
     }
 
     impl MemoryStore {
@@ -207,6 +246,15 @@ mod memory {
 
         pub fn put_count(&self) -> u64 {
             *self.puts.lock().unwrap()
+        }
+
+        /// Sets the last-modified time (seconds since the Unix epoch) listings report for an
+        /// object; objects without one are listed without a time.
+        pub fn set_modified(&self, bucket: &str, key: &str, secs: i64) {
+            self.modified
+                .lock()
+                .unwrap()
+                .insert((bucket.into(), key.into()), secs);
         }
 
         /// Makes every following put fail with `err`.
@@ -249,6 +297,23 @@ mod memory {
                 .map(|(_, k)| k.clone())
                 .collect())
         }
+
+        async fn list_objects(
+            &self,
+            bucket: &str,
+            prefix: &str,
+        ) -> Result<Vec<Listed>, PipelineError> {
+            let modified = self.modified.lock().unwrap().clone();
+            Ok(self
+                .list(bucket, prefix)
+                .await?
+                .into_iter()
+                .map(|key| Listed {
+                    modified: modified.get(&(bucket.to_owned(), key.clone())).copied(),
+                    key,
+                })
+                .collect())
+        }
     }
 }
 
@@ -287,5 +352,19 @@ mod tests {
         assert_eq!(s.list("b", "a/").await.unwrap(), vec!["a/1".to_owned()]);
         let err = s.get("b", "zzz").await.unwrap_err();
         assert_eq!(err.kind, ErrorKind::InvalidInput);
+        s.set_modified("b", "c/2", 1_700_000_000);
+        assert_eq!(
+            s.list_objects("b", "").await.unwrap(),
+            vec![
+                Listed {
+                    key: "a/1".into(),
+                    modified: None
+                },
+                Listed {
+                    key: "c/2".into(),
+                    modified: Some(1_700_000_000)
+                },
+            ]
+        );
     }
 }

@@ -1,5 +1,6 @@
 //! `mlpipe transcripts ...`: Genesys Cloud transcripts.
 
+mod backfill;
 mod convert;
 mod files;
 mod redrive;
@@ -27,11 +28,21 @@ pub enum Command {
     /// GenesysEventsDLQUrl) onto the fetcher's wait queue --to (GenesysTranscriptWaitQueueUrl)
     /// with a new waiting window. Messages without an event stay in place (exit status 1).
     Redrive(redrive::RedriveArgs),
+    /// Convert the raw transcripts already in the raw bucket, at any size, on AWS
+    ///
+    /// Starts the transcript backfill state machine (--state-machine-arn, the stack output
+    /// GenesysBackfillStateMachineArn): it lists the prefix, converts the conversations in
+    /// batches in a Distributed Map, and writes a report (JSON and CSV) under
+    /// backfills/<run id>/ in the raw bucket, published to GenesysBackfillTopicArn. Waits for
+    /// it and prints the counts. Exit status: 0 when the run finished with nothing failed, 1
+    /// otherwise. For transcripts on this machine, use `convert`.
+    Backfill(backfill::BackfillArgs),
 }
 
 pub fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Convert(args) => convert::run(args),
         Command::Redrive(args) => redrive::run(args),
+        Command::Backfill(args) => backfill::run(args),
     }
 }

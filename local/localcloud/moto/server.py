@@ -23,6 +23,12 @@ Starts moto's own server after two changes to how it evaluates IAM policies
    Python writes +, so every such call with a space in it failed with SignatureDoesNotMatch.
    Here the signature is checked over the body as received, as AWS does.
 
+4. The state machine a Step Functions task call comes from. moto's interpreter signs every call
+   of every state machine with the same fixed key ("ak"), so the front door, which signs them
+   again with the state machine role's keys, cannot tell two state machines apart. Here each
+   call also carries the execution's role ARN in the header x-localcloud-state-machine-role
+   (the front door removes it before signing).
+
 Everything else (credentials, signatures, identity policies, AccessDenied answers) is moto's.
 """
 
@@ -30,6 +36,7 @@ import io
 import os
 import sys
 import threading
+import types
 
 from moto.iam import access_control
 from moto.moto_server import werkzeug_app
@@ -89,6 +96,34 @@ def init(self, *args, **kwargs):
 
 werkzeug_app.DomainDispatcherApplication.__call__ = dispatch
 access_control.IAMRequestBase.__init__ = init
+
+# 4. The execution's role on every task call of the interpreter. Modules import
+# boto_client_for by name, so the function's code is replaced in place (every import sees it).
+from moto.stepfunctions.parser.asl.utils import boto_client as _sfn_boto_client  # noqa: E402
+
+STATE_MACHINE_ROLE_HEADER = "x-localcloud-state-machine-role"
+
+
+def _add_role_header(role_arn, request, **kwargs):
+    request.headers[STATE_MACHINE_ROLE_HEADER] = role_arn
+
+
+def _boto_client_for_with_role(region, service, state_credentials=None):
+    client = _localcloud_boto_client_for(region, service, state_credentials)  # noqa: F821
+    role_arn = getattr(state_credentials, "role_arn", None)
+    if role_arn:
+        client.meta.events.register(
+            "before-sign", lambda request, **kw: _localcloud_add_role(role_arn, request)  # noqa: F821
+        )
+    return client
+
+
+_original = _sfn_boto_client.boto_client_for
+_sfn_boto_client._localcloud_boto_client_for = types.FunctionType(
+    _original.__code__, _original.__globals__, "boto_client_for", _original.__defaults__
+)
+_sfn_boto_client._localcloud_add_role = _add_role_header
+_original.__code__ = _boto_client_for_with_role.__code__
 
 if os.environ.get("LOCALCLOUD_DEBUG_SIGNATURES"):
     _check_signature = access_control.IAMRequestBase.check_signature

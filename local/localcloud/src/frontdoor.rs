@@ -43,12 +43,15 @@ use crate::iam_query::{tag, QueryClient};
 use crate::ids;
 use crate::lambda::{self, Outcome};
 use crate::sigv4::{self, Keys};
-use crate::stack::Stack;
+use crate::stack::{Stack, StateMachineDef};
 
 /// The access key moto's Step Functions interpreter signs its task calls with.
 const STEP_FUNCTIONS_KEY: &str = "ak";
 /// The header the relay sets: it invokes as the AWS service of the event source.
 pub const SERVICE_INVOKER_HEADER: &str = "x-localcloud-invoker";
+/// The header moto's interpreter adds to its task calls (`localcloud/moto/server.py`): the role
+/// of the execution, which tells the state machine; removed before the call is signed again.
+const STATE_MACHINE_ROLE_HEADER: &str = "x-localcloud-state-machine-role";
 /// Instances of one function at most when the template reserves no concurrency.
 const DEFAULT_MAX_INSTANCES: usize = 10;
 /// Role sessions last an hour; they are renewed well before.
@@ -113,7 +116,8 @@ struct Sessions {
     file: PathBuf,
     stack: Stack,
     principals: Mutex<Vec<Value>>,
-    state_machine: tokio::sync::Mutex<Option<(Keys, Instant)>>,
+    /// Keys per state machine role ARN, with when they were made.
+    state_machines: tokio::sync::Mutex<BTreeMap<String, (Keys, Instant)>>,
 }
 
 impl Sessions {
@@ -129,7 +133,7 @@ impl Sessions {
                 "admin": true,
                 "policies": [],
             })]),
-            state_machine: tokio::sync::Mutex::new(None),
+            state_machines: tokio::sync::Mutex::new(BTreeMap::new()),
         };
         sessions.write(
             &sessions
@@ -233,22 +237,37 @@ impl Sessions {
         ))
     }
 
-    /// Credentials of the (one) state machine's role, renewed before they expire.
-    async fn state_machine_keys(&self) -> anyhow::Result<(Keys, String)> {
-        let machine = self
-            .stack
-            .state_machines
-            .first()
-            .context("the stack has no state machine")?;
-        let mut cached = self.state_machine.lock().await;
-        if let Some((keys, at)) = cached.as_ref() {
+    /// Credentials of a state machine's role, renewed before they expire.
+    async fn state_machine_keys(&self, machine: &StateMachineDef) -> anyhow::Result<Keys> {
+        let mut cached = self.state_machines.lock().await;
+        if let Some((keys, at)) = cached.get(&machine.role_arn) {
             if at.elapsed() < SESSION_RENEW_AFTER {
-                return Ok((keys.clone(), machine.role_arn.clone()));
+                return Ok(keys.clone());
             }
         }
         let keys = self.assume(&machine.role_arn, &machine.logical_id).await?;
-        *cached = Some((keys.clone(), Instant::now()));
-        Ok((keys, machine.role_arn.clone()))
+        cached.insert(machine.role_arn.clone(), (keys.clone(), Instant::now()));
+        Ok(keys)
+    }
+}
+
+/// The state machine a task call of moto's interpreter comes from: the one whose role the
+/// call names, or the only one.
+fn state_machine_of<'a>(
+    stack: &'a Stack,
+    role_arn: Option<&str>,
+) -> anyhow::Result<&'a StateMachineDef> {
+    match role_arn {
+        Some(role) => stack
+            .state_machines
+            .iter()
+            .find(|m| m.role_arn == role)
+            .with_context(|| format!("no state machine of the stack runs as {role}")),
+        None if stack.state_machines.len() == 1 => Ok(&stack.state_machines[0]),
+        None => anyhow::bail!(
+            "a Step Functions task call without {STATE_MACHINE_ROLE_HEADER}, and the stack has {} state machines",
+            stack.state_machines.len()
+        ),
     }
 }
 
@@ -362,7 +381,7 @@ async fn handle(State(state): State<Arc<AppState>>, request: Request) -> Respons
         .map(|pq| pq.as_str())
         .unwrap_or("/");
     let mut headers = parts.headers;
-    if caller(&headers) == Caller::StepFunctions {
+    if let Caller::StepFunctions(_) = caller(&headers) {
         if let Err(e) =
             resign_for_state_machine(&state, &parts.method, path_and_query, &mut headers, &body)
                 .await
@@ -382,8 +401,9 @@ async fn handle(State(state): State<Arc<AppState>>, request: Request) -> Respons
 enum Caller {
     /// The relay, invoking as the event source's AWS service.
     Service,
-    /// moto's Step Functions interpreter (fixed key `ak`).
-    StepFunctions,
+    /// moto's Step Functions interpreter (fixed key `ak`), with the execution's role ARN when
+    /// it says.
+    StepFunctions(Option<String>),
     /// SigV4-signed with this access key.
     Key(String),
     Anonymous,
@@ -398,7 +418,12 @@ fn caller(headers: &HeaderMap) -> Caller {
         .and_then(|v| v.to_str().ok())
         .and_then(sigv4::credential_scope);
     match scope {
-        Some((key, _, _)) if key == STEP_FUNCTIONS_KEY => Caller::StepFunctions,
+        Some((key, _, _)) if key == STEP_FUNCTIONS_KEY => Caller::StepFunctions(
+            headers
+                .get(STATE_MACHINE_ROLE_HEADER)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned),
+        ),
         Some((key, _, _)) => Caller::Key(key),
         None => Caller::Anonymous,
     }
@@ -413,7 +438,11 @@ async fn resign_for_state_machine(
     body: &[u8],
 ) -> anyhow::Result<()> {
     let service = state.service().await?;
-    let (keys, _) = service.sessions.state_machine_keys().await?;
+    let role = headers
+        .remove(STATE_MACHINE_ROLE_HEADER)
+        .and_then(|v| v.to_str().ok().map(str::to_owned));
+    let machine = state_machine_of(&service.stack, role.as_deref())?;
+    let keys = service.sessions.state_machine_keys(machine).await?;
     let (_, region, signing_service) = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -472,14 +501,17 @@ fn denied_invoke(
     let action = "lambda:InvokeFunction";
     let (arn, policies) = match caller {
         Caller::Service => return None,
-        Caller::StepFunctions => {
-            let Some(machine) = service.stack.state_machines.first() else {
-                return Some(aws_error(
-                    StatusCode::FORBIDDEN,
-                    "AccessDeniedException",
-                    "no state machine in the stack",
-                    request_id,
-                ));
+        Caller::StepFunctions(role) => {
+            let machine = match state_machine_of(&service.stack, role.as_deref()) {
+                Ok(machine) => machine,
+                Err(e) => {
+                    return Some(aws_error(
+                        StatusCode::FORBIDDEN,
+                        "AccessDeniedException",
+                        &format!("{e:#}"),
+                        request_id,
+                    ))
+                }
             };
             let policies = service
                 .stack
@@ -780,11 +812,17 @@ mod tests {
             "stackName": "s", "stackId": "id", "region": "us-east-1", "accountId": "123456789012",
             "parameters": {}, "outputs": {}, "resources": {}, "functions": [],
             "routes": {"region": "us-east-1", "accountId": "123456789012", "routes": []},
-            "stateMachines": [{"logicalId": "Sm", "arn": "arn:sm", "roleArn": "arn:aws:iam::123456789012:role/sm"}],
+            "stateMachines": [
+                {"logicalId": "Sm", "arn": "arn:sm", "roleArn": "arn:aws:iam::123456789012:role/sm"},
+                {"logicalId": "Other", "arn": "arn:other", "roleArn": "arn:aws:iam::123456789012:role/other"}
+            ],
             "inboxes": {}, "notMapped": [],
             "roles": {"arn:aws:iam::123456789012:role/sm": {"logicalId": "SmRole", "name": "sm", "policies": [
                 {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "lambda:InvokeFunction",
                   "Resource": ["arn:aws:lambda:us-east-1:123456789012:function:allowed", "arn:aws:lambda:us-east-1:123456789012:function:allowed:*"]}]}
+            ]}, "arn:aws:iam::123456789012:role/other": {"logicalId": "OtherRole", "name": "other", "policies": [
+                {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "lambda:InvokeFunction",
+                  "Resource": "arn:aws:lambda:us-east-1:123456789012:function:other"}]}
             ]}},
             "admin": {"arn": "arn:aws:iam::123456789012:user/localcloud-admin", "accessKeyId": "ADMIN", "secretAccessKey": "x"}
         }))
@@ -826,7 +864,7 @@ mod tests {
 
     #[test]
     fn callers() {
-        assert_eq!(caller(&signed("ak")), Caller::StepFunctions);
+        assert_eq!(caller(&signed("ak")), Caller::StepFunctions(None));
         assert_eq!(caller(&signed("ASIAX")), Caller::Key("ASIAX".into()));
         assert_eq!(caller(&HeaderMap::new()), Caller::Anonymous);
         let mut relay = HeaderMap::new();
@@ -849,10 +887,22 @@ mod tests {
                 (r.status(), kind)
             })
         };
-        // The state machine: its role's policy.
-        assert_eq!(status(Caller::StepFunctions, allowed), None);
+        // A state machine: its own role's policy (the execution's role says which one).
+        let sm = || Caller::StepFunctions(Some("arn:aws:iam::123456789012:role/sm".into()));
+        let second = || Caller::StepFunctions(Some("arn:aws:iam::123456789012:role/other".into()));
+        assert_eq!(status(sm(), allowed), None);
         assert_eq!(
-            status(Caller::StepFunctions, other),
+            status(sm(), other),
+            Some((StatusCode::FORBIDDEN, "AccessDeniedException".into()))
+        );
+        assert_eq!(status(second(), other), None);
+        assert_eq!(
+            status(second(), allowed),
+            Some((StatusCode::FORBIDDEN, "AccessDeniedException".into()))
+        );
+        // Two state machines and no role named: refused, never the wrong role.
+        assert_eq!(
+            status(Caller::StepFunctions(None), allowed),
             Some((StatusCode::FORBIDDEN, "AccessDeniedException".into()))
         );
         // The administrator and the relay (as the event source's service) may.

@@ -11,8 +11,6 @@
 //! Prefixes given as `RAW_PREFIX`, `FAILED_PREFIX` and `SKIPPED_PREFIX` are empty or end in `/`
 //! (the settings normalise them); `OUTPUT_PREFIX` is joined with one `/`, see [`output_key`].
 
-use std::collections::BTreeMap;
-
 /// The key of a communication's raw transcript document. It depends only on the two ids, so a
 /// redelivered event overwrites the same object instead of duplicating it.
 pub fn raw_key(raw_prefix: &str, conversation_id: &str, communication_id: &str) -> String {
@@ -37,22 +35,27 @@ pub fn conversation_folder(raw_prefix: &str, key: &str) -> Option<String> {
     }
 }
 
-/// The raw documents of one conversation folder: the `.json` keys `listed` directly in
-/// `folder` (not in subfolders), plus `trigger` (the key an event names) when the listing does
-/// not have it yet (or no longer has it). In key order.
+/// The `.json` documents directly in a conversation folder (not in subfolders), from a listing
+/// of it, in listing order.
+pub fn folder_members(folder: &str, listed: impl IntoIterator<Item = String>) -> Vec<String> {
+    listed
+        .into_iter()
+        .filter(|k| {
+            k.ends_with(".json")
+                && k.strip_prefix(folder)
+                    .is_some_and(|member| !member.is_empty() && !member.contains('/'))
+        })
+        .collect()
+}
+
+/// The raw documents of one conversation folder ([`folder_members`]), plus `trigger` (the key
+/// an event names) when the listing does not have it yet (or no longer has it). In key order.
 pub fn folder_documents(
     folder: &str,
     listed: impl IntoIterator<Item = String>,
     trigger: &str,
 ) -> Vec<String> {
-    let mut keys: Vec<String> = listed
-        .into_iter()
-        .filter(|k| {
-            k.ends_with(".json")
-                && k.strip_prefix(folder)
-                    .is_some_and(|member| !member.contains('/'))
-        })
-        .collect();
+    let mut keys = folder_members(folder, listed);
     if !keys.iter().any(|k| k == trigger) {
         keys.push(trigger.to_owned());
         keys.sort();
@@ -60,24 +63,13 @@ pub fn folder_documents(
     keys
 }
 
-/// Groups the `.json` keys listed under `raw_prefix` by conversation folder
-/// (`<raw_prefix><conversationId>/<communicationId>.json`); any other key (a loose file, a
-/// deeper path) forms a group of its own. Groups in the order of their folder (or key), keys in
-/// listing order.
-pub fn group_raw_keys(
-    raw_prefix: &str,
-    keys: impl IntoIterator<Item = String>,
-) -> Vec<Vec<String>> {
-    let mut groups: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for key in keys.into_iter().filter(|k| k.ends_with(".json")) {
-        let rest = key.strip_prefix(raw_prefix).unwrap_or(&key);
-        let group = match rest.split_once('/') {
-            Some((c, m)) if !c.is_empty() && !m.contains('/') => c.to_owned(),
-            _ => key.clone(),
-        };
-        groups.entry(group).or_default().push(key);
-    }
-    groups.into_values().collect()
+/// What a raw document is converted with: its conversation folder
+/// `<raw_prefix><conversationId>/` when the key lies directly in one, else the key itself (a loose
+/// document, or one deeper than a folder).
+pub fn source_of(raw_prefix: &str, key: &str) -> String {
+    conversation_folder(raw_prefix, key)
+        .filter(|folder| !key[folder.len()..].contains('/'))
+        .unwrap_or_else(|| key.to_owned())
 }
 
 /// Joins an output prefix (with or without a trailing `/`) and a file name.
@@ -162,28 +154,15 @@ mod tests {
     }
 
     #[test]
-    fn listed_keys_group_by_conversation_folder_and_loose_files_stand_alone() {
-        let groups = group_raw_keys(
-            "genesys/",
-            strings(&[
-                "genesys/b/2.json",
-                "genesys/a/1.json",
-                "genesys/b/1.json",
-                "genesys/loose.json",
-                "genesys/a/deep/x.json",
-                "genesys/a/notes.txt",
-            ]),
-        );
-        assert_eq!(
-            groups,
-            vec![
-                strings(&["genesys/a/1.json"]),
-                strings(&["genesys/b/2.json", "genesys/b/1.json"]),
-                strings(&["genesys/a/deep/x.json"]),
-                strings(&["genesys/loose.json"]),
-            ]
-        );
-        assert!(group_raw_keys("genesys/", Vec::new()).is_empty());
+    fn documents_belong_to_their_conversation_folder_and_loose_files_stand_alone() {
+        for (key, source) in [
+            ("genesys/b/2.json", "genesys/b/"),
+            ("genesys/loose.json", "genesys/loose.json"),
+            ("genesys/a/deep/x.json", "genesys/a/deep/x.json"),
+            ("genesys//x.json", "genesys//x.json"),
+        ] {
+            assert_eq!(source_of("genesys/", key), source, "{key}");
+        }
     }
 
     #[test]

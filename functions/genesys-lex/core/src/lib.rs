@@ -29,10 +29,12 @@
 //! * [`credentials`]: the OAuth client credentials secret;
 //! * [`api`]: the classification of Genesys API answers and the token lifetime;
 //! * [`wait`]: waiting durably for a transcript that is not ready yet, and parking;
+//! * [`backfill`]: backfills on Step Functions: plan, batches, rows, report;
 //! * [`genesys`] (the document model), [`skim`] (dropping unused members before parsing) and
 //!   [`redact`] (PII).
 
 pub mod api;
+pub mod backfill;
 mod convert;
 pub mod credentials;
 mod designer;

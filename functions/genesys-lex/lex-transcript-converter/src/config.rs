@@ -5,11 +5,12 @@
 //! | `OUTPUT_BUCKET` | bucket the designer files are written to (required) |
 //! | `OUTPUT_PREFIX` | key prefix of the designer files, default `lex-designer` (joined with one `/`) |
 //! | `RAW_PREFIX` | only `.json` keys below it are converted, default `genesys/` (always ends in `/`) |
-//! | `RAW_BUCKET` | default bucket of backfill requests (optional; S3 events name their bucket) |
+//! | `RAW_BUCKET` | the raw bucket: required by the backfill; the converter takes the bucket S3 events name |
 //! | `FAILED_PREFIX` | where malformed documents are copied, in their own bucket, default `failed/` |
 //! | `SKIPPED_PREFIX` | where reason files of skipped conversations go, in the document's bucket, default `skipped/` |
 //! | `REDACT_PII` | `true` replaces personal data with `[PII]`, default `false` |
 //! | `DESIGNER_LANGUAGES` | transcript languages kept, comma-separated English tags, default `en-US` |
+//! | `BACKFILL_TOPIC_ARN` | the backfill's SNS topic for the report notification (optional: none sent) |
 //!
 //! `FAILED_PREFIX` and `SKIPPED_PREFIX` must be non-empty and must not overlap `RAW_PREFIX`: the
 //! converter's own writes would trigger it again.
@@ -25,6 +26,7 @@ pub const FAILED_PREFIX: &str = "FAILED_PREFIX";
 pub const SKIPPED_PREFIX: &str = "SKIPPED_PREFIX";
 pub const REDACT_PII: &str = "REDACT_PII";
 pub const DESIGNER_LANGUAGES: &str = "DESIGNER_LANGUAGES";
+pub const BACKFILL_TOPIC_ARN: &str = "BACKFILL_TOPIC_ARN";
 
 /// Default of `OUTPUT_PREFIX`.
 pub const DEFAULT_OUTPUT_PREFIX: &str = "lex-designer";
@@ -44,7 +46,7 @@ pub struct Config {
     pub output_prefix: String,
     /// `RAW_PREFIX` (default `genesys/`): only keys below it are converted.
     pub raw_prefix: String,
-    /// `RAW_BUCKET` (optional): the default bucket of backfill requests.
+    /// `RAW_BUCKET`: the bucket the backfill lists and converts (required there).
     pub raw_bucket: Option<String>,
     /// `FAILED_PREFIX` (default `failed/`), in the bucket of the failed document.
     pub failed_prefix: String,
@@ -53,6 +55,8 @@ pub struct Config {
     /// `REDACT_PII` (default false) and `DESIGNER_LANGUAGES` (default `en-US`; `en-XX` tags
     /// only, see [`Languages::parse`]).
     pub options: Options,
+    /// `BACKFILL_TOPIC_ARN` (optional): where the backfill's report notification goes.
+    pub backfill_topic_arn: Option<String>,
 }
 
 impl Config {
@@ -78,6 +82,7 @@ impl Config {
                         .map_err(|reason| ConfigError::new(DESIGNER_LANGUAGES, reason))?,
                 },
             },
+            backfill_topic_arn: optional(src, BACKFILL_TOPIC_ARN),
         };
         for (name, p) in [
             (FAILED_PREFIX, &config.failed_prefix),
@@ -131,6 +136,7 @@ mod tests {
         assert_eq!(c.output_prefix, "lex-designer");
         assert_eq!(c.raw_prefix, "genesys/");
         assert_eq!(c.raw_bucket, None);
+        assert_eq!(c.backfill_topic_arn, None);
         assert_eq!(c.failed_prefix, "failed/");
         assert_eq!(c.skipped_prefix, "skipped/");
         assert!(!c.options.redact_pii);

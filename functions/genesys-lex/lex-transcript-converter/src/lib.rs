@@ -18,15 +18,18 @@
 //! * S3 failures (throttling, 5xx, time-outs) fail the invocation with errorType `Retryable`, so
 //!   Lambda's asynchronous retries and the on-failure destination take over.
 //!
-//! Backfill: invoke with `{"backfill": {"bucket": "...", "prefix": "genesys/"}}` (both optional,
-//! defaulting to `RAW_BUCKET` and `RAW_PREFIX`) to convert every conversation under a prefix.
-//! The accepted shapes are the type [`Input`].
+//! Backfill: the raw documents already in the bucket are converted by the backfill state
+//! machine (`statemachines/genesys-backfill.asl.json`), whose steps the second binary of this
+//! crate, `lex-transcript-backfill`, runs ([`backfill`]); one invocation of the converter only
+//! handles the S3 notifications it is given.
 //!
-//! Layout: `main.rs` wiring, this file the handler, [`config`] the settings, [`event`] the
-//! input, `convert.rs` the conversion of one folder. The key layout, the grouping by
+//! Layout: `main.rs` and `bin/backfill.rs` wiring, this file the converter's handler,
+//! [`backfill`] the backfill's, [`config`] the settings, [`event`] the inputs, `convert.rs` the
+//! conversion of one folder. The key layout, the grouping by
 //! conversation and the conversion itself are `genesys-lex-core`'s. Log lines of one S3 record
 //! are in an `object` span (bucket, key), those of one conversation in a `conversation` span.
 
+pub mod backfill;
 pub mod config;
 mod convert;
 pub mod event;
@@ -40,8 +43,9 @@ use shared::store::{s3_uri, ObjectStore};
 use shared::PipelineError;
 use tracing::Instrument;
 
+pub use backfill::Backfiller;
 pub use config::Config;
-pub use event::{Backfill, Input};
+pub use event::BackfillStep;
 
 /// Content type of every object the converter writes.
 pub const CONTENT_TYPE: &str = "application/json";
@@ -84,18 +88,12 @@ impl<S: ObjectStore> Converter<S> {
         Self { store, config }
     }
 
-    /// Handles a Lambda payload: an S3 notification or a backfill request (see [`Input`]).
+    /// Handles a Lambda payload: an S3 notification ([`event::parse_s3`]), and flushes the
+    /// invocation's metrics.
     pub async fn handle(&self, event: Value) -> Result<Value, PipelineError> {
-        self.handle_input(Input::try_from(event)?).await
-    }
-
-    /// Handles a parsed input and flushes the invocation's metrics.
-    pub async fn handle_input(&self, input: Input) -> Result<Value, PipelineError> {
+        let event = event::parse_s3(event)?;
         let mut metrics = Metrics::from_env();
-        let result = match input {
-            Input::S3(event) => self.handle_s3(event, &mut metrics).await,
-            Input::Backfill(request) => self.backfill(request, &mut metrics).await,
-        };
+        let result = self.handle_s3(event, &mut metrics).await;
         metrics.flush();
         result
     }
@@ -199,81 +197,6 @@ impl<S: ObjectStore> Converter<S> {
             "the conversation folder {folder} kept changing during {MAX_CONVERSION_ROUNDS} conversions"
         )))
     }
-
-    async fn backfill(
-        &self,
-        request: Backfill,
-        metrics: &mut Metrics,
-    ) -> Result<Value, PipelineError> {
-        let bucket = request
-            .bucket
-            .or_else(|| self.config.raw_bucket.clone())
-            .ok_or_else(|| {
-                PipelineError::invalid_input("backfill.bucket: missing and RAW_BUCKET is not set")
-            })?;
-        let prefix = request
-            .prefix
-            .unwrap_or_else(|| self.config.raw_prefix.clone());
-        if !prefix.starts_with(self.config.raw_prefix.as_str()) {
-            return Err(PipelineError::invalid_input(format!(
-                "backfill.prefix: {prefix:?} is not under RAW_PREFIX {:?}",
-                self.config.raw_prefix
-            )));
-        }
-        let span = tracing::info_span!("backfill", bucket, prefix);
-        async {
-            let listed = self.store.list(&bucket, &prefix).await?;
-            // Grouped by conversation folder; loose files stand alone.
-            let groups = keys::group_raw_keys(&self.config.raw_prefix, listed);
-            let (mut converted, mut skipped, mut failed) = (0, 0, 0);
-            // Conversations with transcripts left out for their language, once each.
-            let mut left_out = std::collections::BTreeMap::new();
-            for keys in &groups {
-                for action in self
-                    .convert_keys(&bucket, keys, None, metrics)
-                    .await?
-                    .into_values()
-                {
-                    match &action {
-                        Action::Converted { .. } => converted += 1,
-                        Action::Skipped { .. } => skipped += 1,
-                        Action::Quarantined { .. } => failed += 1,
-                        Action::Ignored { .. } => {}
-                    }
-                    if let Action::Converted {
-                        conversation_id,
-                        left_out_languages,
-                        ..
-                    }
-                    | Action::Skipped {
-                        conversation_id,
-                        left_out_languages,
-                        ..
-                    } = action
-                    {
-                        if !left_out_languages.is_empty() {
-                            left_out.insert(conversation_id, left_out_languages);
-                        }
-                    }
-                }
-            }
-            let left_out: Vec<Value> = left_out
-                .into_iter()
-                .map(|(id, languages)| json!({"conversationId": id, "languages": languages}))
-                .collect();
-            Ok(json!({
-                "bucket": bucket,
-                "prefix": prefix,
-                "conversations": groups.len(),
-                "converted": converted,
-                "skipped": skipped,
-                "failed": failed,
-                "leftOut": left_out,
-            }))
-        }
-        .instrument(span)
-        .await
-    }
 }
 
 fn report(bucket: &str, key: &str, action: &Action) -> Value {
@@ -312,7 +235,7 @@ fn report(bucket: &str, key: &str, action: &Action) -> Value {
     }
 }
 
-fn to_bytes(v: &Value) -> Bytes {
+fn to_bytes(v: &impl serde::Serialize) -> Bytes {
     let mut out = serde_json::to_vec_pretty(v).expect("JSON values serialise");
     out.push(b'\n');
     Bytes::from(out)

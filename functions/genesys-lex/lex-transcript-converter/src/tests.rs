@@ -288,29 +288,6 @@ async fn unknown_events_are_rejected_by_name() {
 }
 
 #[tokio::test]
-async fn backfill_converts_every_conversation_once() {
-    let c = converter();
-    c.store.insert(RAW, ORDER_KEY, ORDER);
-    c.store.insert(
-        RAW,
-        "genesys/e4039782-67e5-43c9-ae73-35a01662e2ce/x.json",
-        SPANISH,
-    );
-    c.store.insert(RAW, "genesys/bad/one.json", "not json");
-    let out = c.handle(json!({"backfill": {}})).await.unwrap();
-    assert_eq!(out["conversations"], 3);
-    assert_eq!(out["converted"], 1);
-    assert_eq!(out["skipped"], 1);
-    assert_eq!(out["failed"], 1);
-    assert!(c.store.object(OUT, ORDER_OUT).is_some());
-    let err = c
-        .handle(json!({"backfill": {"prefix": "elsewhere/"}}))
-        .await
-        .unwrap_err();
-    assert!(err.message.starts_with("backfill.prefix"));
-}
-
-#[tokio::test]
 async fn log_lines_carry_the_object_and_the_conversation_in_spans() {
     let capture = shared::logging::capture::global_json();
     let c = converter();

@@ -10,7 +10,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use image_background_core::report::{effective_expiry, Status, StatusRow};
 use shared::{ErrorKind, PipelineError};
 
-use crate::{Notifier, PresignedUrl, Presigner, StatusRows};
+use crate::{PresignedUrl, Presigner, StatusRows};
 
 /// [`StatusRows`] on DynamoDB: a strongly consistent Query on the partition key.
 #[derive(Clone, Debug)]
@@ -117,38 +117,6 @@ pub fn row_from_item(item: &HashMap<String, AttributeValue>) -> Result<StatusRow
         outputs,
         updated_at: s("updatedAt"),
     })
-}
-
-/// [`Notifier`] on SNS.
-#[derive(Clone, Debug)]
-pub struct SnsNotifier {
-    client: aws_sdk_sns::Client,
-    topic_arn: String,
-}
-
-impl SnsNotifier {
-    pub fn new(client: aws_sdk_sns::Client, topic_arn: &str) -> Self {
-        Self {
-            client,
-            topic_arn: topic_arn.to_owned(),
-        }
-    }
-}
-
-impl Notifier for SnsNotifier {
-    async fn publish(&self, subject: &str, body: &str) -> Result<(), PipelineError> {
-        self.client
-            .publish()
-            .topic_arn(&self.topic_arn)
-            .subject(subject)
-            .message(body)
-            .send()
-            .await
-            .map_err(|e| {
-                shared::error::from_sdk(format!("publishing to {}", self.topic_arn), &e)
-            })?;
-        Ok(())
-    }
 }
 
 /// [`Presigner`] on S3. Loads the credentials from the SDK config's credentials provider (the

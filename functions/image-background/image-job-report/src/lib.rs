@@ -62,8 +62,9 @@ use tracing::Instrument as _;
 pub mod aws;
 pub mod config;
 
-pub use aws::{credentials_error, row_from_item, DynamoStatusRows, S3Presigner, SnsNotifier};
+pub use aws::{credentials_error, row_from_item, DynamoStatusRows, S3Presigner};
 pub use config::{Config, MAX_URL_EXPIRES_SECONDS};
+pub use shared::notify::{Notifier, SnsNotifier};
 
 #[cfg(test)]
 mod tests;
@@ -78,15 +79,6 @@ pub trait StatusRows: Send + Sync {
         job_id: &str,
         start_key: Option<String>,
     ) -> impl Future<Output = Result<(Vec<StatusRow>, Option<String>), PipelineError>> + Send;
-}
-
-/// Sends the notification.
-pub trait Notifier: Send + Sync {
-    fn publish(
-        &self,
-        subject: &str,
-        body: &str,
-    ) -> impl Future<Output = Result<(), PipelineError>> + Send;
 }
 
 /// Presigns GET URLs.

@@ -6,6 +6,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use serde_json::json;
+use shared::notify::RecordingNotifier;
 use shared::store::MemoryStore;
 use shared::ErrorKind;
 
@@ -66,21 +67,6 @@ impl StatusRows for FakeRows {
     }
 }
 
-#[derive(Default)]
-struct FakeNotifier {
-    sent: Mutex<Vec<(String, String)>>,
-}
-
-impl Notifier for FakeNotifier {
-    async fn publish(&self, subject: &str, body: &str) -> Result<(), PipelineError> {
-        self.sent
-            .lock()
-            .unwrap()
-            .push((subject.to_owned(), body.to_owned()));
-        Ok(())
-    }
-}
-
 /// Signs at the fake clock's time with credentials expiring at `credentials_expiry`.
 #[derive(Default)]
 struct FakePresigner {
@@ -106,7 +92,7 @@ impl Presigner for FakePresigner {
     }
 }
 
-type TestReporter = Reporter<FakeRows, FakeNotifier, FakePresigner, MemoryStore>;
+type TestReporter = Reporter<FakeRows, RecordingNotifier, FakePresigner, MemoryStore>;
 
 fn reporter(job: &str, rows: Vec<StatusRow>, page_size: usize) -> TestReporter {
     let fake = FakeRows {
@@ -116,7 +102,7 @@ fn reporter(job: &str, rows: Vec<StatusRow>, page_size: usize) -> TestReporter {
     };
     Reporter::new(
         fake,
-        FakeNotifier::default(),
+        RecordingNotifier::default(),
         FakePresigner::default(),
         MemoryStore::new(),
         config(&[]),
@@ -282,7 +268,7 @@ async fn three_pages_are_all_reported() {
         "https://mlpipe-reports.s3.amazonaws.com/reports/job-42/report.html?X-Amz-Expires=604800"
     );
     assert_eq!(out.report_url_valid_until, "2026-01-08T00:00:00Z");
-    let sent = r.notifier.sent.lock().unwrap().clone();
+    let sent = r.notifier.sent();
     assert_eq!(sent.len(), 1);
     let (subject, body) = &sent[0];
     assert_eq!(subject, "Image job job-42: 5 succeeded, 2 failed");
@@ -315,7 +301,7 @@ async fn an_empty_job_gets_an_empty_report() {
     )
     .unwrap();
     assert_eq!(doc["rows"], json!([]));
-    let sent = r.notifier.sent.lock().unwrap().clone();
+    let sent = r.notifier.sent();
     assert_eq!(sent.len(), 1);
     assert_eq!(sent[0].0, "Image job empty_job: 0 succeeded, 0 failed");
     assert!(!sent[0].1.contains("Failed images"));
@@ -336,7 +322,7 @@ async fn invalid_job_ids_are_rejected() {
         assert_eq!(err.kind, ErrorKind::InvalidInput, "{event}");
         assert!(err.message.starts_with("jobId"), "{}", err.message);
         assert_eq!(r.store.put_count(), 0);
-        assert!(r.notifier.sent.lock().unwrap().is_empty());
+        assert!(r.notifier.sent().is_empty());
         assert!(r.rows.calls.lock().unwrap().is_empty());
     }
     assert!(job_id(&json!({"jobId": "x".repeat(80)})).is_ok());
@@ -349,7 +335,7 @@ async fn a_failing_write_fails_before_notifying() {
         .fail_puts_with(PipelineError::retryable("writing: SlowDown"));
     let err = r.handle(json!({"jobId": "job"})).await.unwrap_err();
     assert_eq!(err.kind, ErrorKind::Retryable);
-    assert!(r.notifier.sent.lock().unwrap().is_empty());
+    assert!(r.notifier.sent().is_empty());
 }
 
 /// An offline S3 presigner whose credentials provider serves `credentials`, at the fake clock.
@@ -507,7 +493,7 @@ async fn the_message_and_report_say_when_the_link_really_expires() {
     );
     assert_eq!(out.report_url_valid_until, "2026-01-01T06:00:00Z");
 
-    let body = r.notifier.sent.lock().unwrap()[0].1.clone();
+    let body = r.notifier.sent()[0].1.clone();
     assert!(
         body.contains("valid until 2026-01-01 06:00:00 UTC (about 6 hours)"),
         "{body}"
@@ -545,7 +531,7 @@ async fn credentials_about_to_expire_fail_before_writing() {
     let err = r.handle(event(job)).await.unwrap_err();
     assert_eq!(err.kind, ErrorKind::Retryable);
     assert_eq!(r.store.put_count(), 0);
-    assert!(r.notifier.sent.lock().unwrap().is_empty());
+    assert!(r.notifier.sent().is_empty());
 }
 
 // ---- every image of the items file ----
@@ -617,7 +603,7 @@ async fn every_image_is_listed_when_some_have_no_row() {
     assert!(html.contains(report::NOT_RUN_REASON), "{html}");
     assert_eq!(html.matches(">Not run</td>").count(), 2, "{html}");
 
-    let (subject, body) = r.notifier.sent.lock().unwrap()[0].clone();
+    let (subject, body) = r.notifier.sent()[0].clone();
     assert_eq!(
         subject,
         "Image job job-aborted: 1 succeeded, 2 failed, 2 not run"
@@ -651,7 +637,7 @@ async fn a_complete_job_reads_the_items_file_and_has_nothing_not_run() {
         (out.total, out.succeeded, out.failed, out.not_run),
         (2, 2, 0, 0)
     );
-    let (subject, body) = r.notifier.sent.lock().unwrap()[0].clone();
+    let (subject, body) = r.notifier.sent()[0].clone();
     assert_eq!(subject, "Image job job-ok: 2 succeeded, 0 failed");
     assert!(body.starts_with("Image job job-ok finished."), "{body}");
     assert!(!body.contains("Not run"), "{body}");
@@ -673,7 +659,7 @@ async fn many_not_run_images_are_capped_in_the_message() {
         (out.total, out.succeeded, out.failed, out.not_run),
         (10_000, 0, 7, 9_993)
     );
-    let body = r.notifier.sent.lock().unwrap()[0].1.clone();
+    let body = r.notifier.sent()[0].1.clone();
     assert!(body.contains("- images/00026.png\n"), "{body}");
     assert!(!body.contains("images/00027.png"), "{body}");
     assert!(body.contains(&format!("... and {} more", 9_993 - MAX_LISTED_NOT_RUN)));
@@ -725,7 +711,7 @@ async fn the_old_input_builds_the_report_from_the_rows_alone() {
     let doc = json_object(&r, "reports/job-old/report.json");
     assert_eq!(doc["notRun"], 0);
     assert_eq!(doc["rows"].as_array().unwrap().len(), 1);
-    let (subject, body) = r.notifier.sent.lock().unwrap()[0].clone();
+    let (subject, body) = r.notifier.sent()[0].clone();
     assert_eq!(subject, "Image job job-old: 1 succeeded, 0 failed");
     assert!(body.starts_with("Image job job-old finished."), "{body}");
 }
@@ -743,7 +729,7 @@ async fn a_missing_items_file_is_invalid_input_naming_the_key() {
         err.message
     );
     assert_eq!(r.store.put_count(), 0);
-    assert!(r.notifier.sent.lock().unwrap().is_empty());
+    assert!(r.notifier.sent().is_empty());
     assert!(
         r.rows.calls.lock().unwrap().is_empty(),
         "no query before the items file is read"

@@ -1,5 +1,8 @@
 //! The report's renderings: pretty JSON, CSV per RFC 4180 and a self-contained HTML page.
 
+pub use shared_core::csv::field as csv_field;
+use shared_core::csv::push_record as push_csv_record;
+
 use super::{Report, Status, NOT_RUN_REASON};
 
 const CSV_HEADER: [&str; 6] = [
@@ -123,25 +126,6 @@ impl Report {
         }
         h.push_str("</body>\n</html>\n");
         h
-    }
-}
-
-fn push_csv_record<'a>(out: &mut String, fields: impl IntoIterator<Item = &'a str>) {
-    for (i, f) in fields.into_iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        out.push_str(&csv_field(f));
-    }
-    out.push_str("\r\n");
-}
-
-/// One CSV field, quoted (quotes doubled) when it holds a comma, quote, CR or LF.
-pub fn csv_field(field: &str) -> String {
-    if field.contains([',', '"', '\r', '\n']) {
-        format!("\"{}\"", field.replace('"', "\"\""))
-    } else {
-        field.to_owned()
     }
 }
 
