@@ -1,6 +1,7 @@
 //! The conversion of one conversation's parsed documents into one designer file.
 
 use std::borrow::Cow;
+use std::collections::HashSet;
 
 use crate::designer::{
     file_name, role, ContentMetadata, CustomerMetadata, LexDocument, Participant, Turn,
@@ -52,12 +53,15 @@ pub fn convert_documents(docs: &[Document<'_>], options: Options) -> Result<Outc
         });
     let origin = start.unwrap_or(0);
 
+    // Left-out languages in order of first appearance, each once (the set keeps this linear
+    // however many transcripts and languages a document has).
     let mut skipped_languages: Vec<String> = Vec::new();
+    let mut seen_languages: HashSet<&str> = HashSet::new();
     let mut turns: Vec<Turn> = Vec::new();
     for (d, doc) in docs.iter().enumerate() {
         for (t, tr) in doc.transcripts.iter().flatten().enumerate() {
             if let Err(lang) = kept_language(tr, &options.languages) {
-                if !skipped_languages.iter().any(|s| s == lang) {
+                if seen_languages.insert(lang) {
                     skipped_languages.push(lang.to_owned());
                 }
                 continue;

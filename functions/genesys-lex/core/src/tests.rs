@@ -420,3 +420,44 @@ fn damaged_documents_never_panic() {
         }
     }
 }
+
+/// Fuzzing found (issue 14): a 5-byte language with a two-byte character (`"en" + "Ӫ" + "S"`)
+/// panicked where the tag was sliced by bytes. Every such value is simply another language.
+#[test]
+fn a_language_with_multi_byte_characters_is_left_out_not_a_panic() {
+    for lang in [
+        "enӪS",
+        "eӪ-S",
+        "en-Ӫ",
+        "Ӫn-US",
+        "en-U\u{301}",
+        "€n-US",
+        "en-€",
+    ] {
+        let input = doc(json!([
+            {"language": lang, "phrases": [{"text": "hola", "startTimeMs": 1_700_000_000_000_i64}]},
+            {"language": "en-US", "phrases": [{"text": "hello", "startTimeMs": 1_700_000_001_000_i64}]}
+        ]));
+        let (c, _) = converted(&input, Options::default());
+        assert_eq!(c.skipped_languages, vec![lang.to_owned()], "{lang:?}");
+        assert!(!is_english_us(lang));
+    }
+}
+
+/// Fuzzing found (issue 14): the left-out languages of a conversation were de-duplicated with a
+/// linear search per transcript, quadratic in the number of transcripts. 20,000 transcripts in
+/// 10,000 languages are left out once each, in order of first appearance (a set now; the old
+/// search made about 10^8 comparisons here).
+#[test]
+fn many_transcripts_in_many_languages_are_left_out_once_each() {
+    let mut transcripts: Vec<Value> = (0..20_000)
+        .map(|i| json!({"language": format!("x{}", i % 10_000), "phrases": []}))
+        .collect();
+    transcripts.push(
+        json!({"language": "en-US", "phrases": [{"text": "hello", "startTimeMs": 1_700_000_000_000_i64}]}),
+    );
+    let (c, _) = converted(&doc(Value::Array(transcripts)), Options::default());
+    assert_eq!(c.skipped_languages.len(), 10_000);
+    assert_eq!(c.skipped_languages[0], "x0");
+    assert_eq!(c.skipped_languages[9_999], "x9999");
+}

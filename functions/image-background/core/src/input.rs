@@ -26,7 +26,12 @@ impl ImageFormat {
 
 /// Largest decoded side we accept before fitting (guards against decompression bombs).
 pub const MAX_DECODED_SIDE: u32 = 16_384;
-/// Largest decoded allocation we accept before fitting.
+/// The most pixels a source image may have, read from its header before anything is decoded:
+/// 50 megapixels, so a 48 MP phone photo (8064x6048) fits and a small file claiming a huge
+/// image (a decompression bomb) costs nothing.
+pub const MAX_SOURCE_PIXELS: u64 = 50_000_000;
+/// The most memory decoding may take: the decoded pixels, their rotated copy (EXIF
+/// orientation) and the conversion to 8-bit RGB together, computed from the header first.
 pub const MAX_DECODED_BYTES: u64 = 512 * 1024 * 1024;
 
 const PNG_MAGIC: &[u8] = b"\x89PNG\r\n\x1a\n";
@@ -74,26 +79,36 @@ pub fn decode(bytes: &[u8], format: ImageFormat) -> Result<RgbImage, PipelineErr
     limits.max_image_height = Some(MAX_DECODED_SIDE);
     limits.max_alloc = Some(MAX_DECODED_BYTES);
     reader.limits(limits);
+    let what = match format {
+        ImageFormat::Png => "PNG",
+        ImageFormat::Jpeg => "JPEG",
+    };
+    let mut budget_error = None;
     let decoded = reader.into_decoder().and_then(|mut decoder| {
         // An unreadable EXIF block costs the orientation, not the image.
         let orientation = decoder
             .orientation()
             .unwrap_or(image::metadata::Orientation::NoTransforms);
+        if let Err(e) = check_budget(&decoder, orientation, what) {
+            budget_error = Some(e);
+            return Err(image::ImageError::Limits(
+                image::error::LimitError::from_kind(
+                    image::error::LimitErrorKind::InsufficientMemory,
+                ),
+            ));
+        }
         let mut img = DynamicImage::from_decoder(decoder)?;
         img.apply_orientation(orientation);
         Ok(img)
     });
-    let img = decoded.map_err(|e| {
-        let what = match format {
-            ImageFormat::Png => "PNG",
-            ImageFormat::Jpeg => "JPEG",
-        };
-        match e {
-            image::ImageError::Limits(_) => PipelineError::invalid_input(format!(
-                "image: the {what} is too large to decode (the limit is {MAX_DECODED_SIDE} px a side)"
-            )),
-            other => PipelineError::invalid_input(format!("image: cannot decode the {what}: {other}")),
-        }
+    if let Some(e) = budget_error {
+        return Err(e);
+    }
+    let img = decoded.map_err(|e| match e {
+        image::ImageError::Limits(_) => PipelineError::invalid_input(format!(
+            "image: the {what} is too large to decode (the limit is {MAX_DECODED_SIDE} px a side)"
+        )),
+        other => PipelineError::invalid_input(format!("image: cannot decode the {what}: {other}")),
     })?;
     if img.width() == 0 || img.height() == 0 {
         return Err(PipelineError::invalid_input("image: has no pixels"));
@@ -103,6 +118,45 @@ pub fn decode(bytes: &[u8], format: ImageFormat) -> Result<RgbImage, PipelineErr
         other if other.color().has_alpha() => onto_white(&other.to_rgba8()),
         other => other.to_rgb8(),
     })
+}
+
+/// Refuses, from the header alone, an image with more than [`MAX_SOURCE_PIXELS`] or whose
+/// decoding and conversion would take more than [`MAX_DECODED_BYTES`].
+fn check_budget(
+    decoder: &impl image::ImageDecoder,
+    orientation: image::metadata::Orientation,
+    what: &str,
+) -> Result<(), PipelineError> {
+    let (w, h) = decoder.dimensions();
+    let pixels = u64::from(w) * u64::from(h);
+    if pixels > MAX_SOURCE_PIXELS {
+        return Err(PipelineError::invalid_input(format!(
+            "image: the {what} is {w}x{h} pixels ({:.1} megapixels), the limit is {} megapixels",
+            pixels as f64 / 1e6,
+            MAX_SOURCE_PIXELS / 1_000_000
+        )));
+    }
+    let color = decoder.color_type();
+    let decoded = decoder.total_bytes();
+    let rotated = if orientation == image::metadata::Orientation::NoTransforms {
+        0
+    } else {
+        decoded
+    };
+    let converted = match color {
+        image::ColorType::Rgb8 => 0,
+        c if c.has_alpha() => pixels * 4 + pixels * 3,
+        _ => pixels * 3,
+    };
+    let total = decoded.saturating_add(rotated).saturating_add(converted);
+    if total > MAX_DECODED_BYTES {
+        return Err(PipelineError::invalid_input(format!(
+            "image: decoding the {what} ({w}x{h}, {color:?}) would take {}, the limit is {}",
+            human_bytes(usize::try_from(total).unwrap_or(usize::MAX)),
+            human_bytes(MAX_DECODED_BYTES as usize)
+        )));
+    }
+    Ok(())
 }
 
 /// Composites an image with transparency onto white.
@@ -243,6 +297,79 @@ mod tests {
         let mut broken = j[..20].to_vec();
         broken.extend_from_slice(&[0u8; 10]);
         assert!(decode(&broken, ImageFormat::Jpeg).is_err());
+    }
+
+    /// A PNG whose header claims `w`x`h` pixels of `bit_depth` and `color_type`, with an IDAT
+    /// chunk that is not real image data: enough for the header checks, which run first.
+    fn png_header(w: u32, h: u32, bit_depth: u8, color_type: u8) -> Vec<u8> {
+        fn crc32(bytes: &[u8]) -> u32 {
+            let mut crc = !0u32;
+            for &b in bytes {
+                crc ^= u32::from(b);
+                for _ in 0..8 {
+                    crc = if crc & 1 == 1 {
+                        (crc >> 1) ^ 0xEDB8_8320
+                    } else {
+                        crc >> 1
+                    };
+                }
+            }
+            !crc
+        }
+        fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
+            out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+            let start = out.len();
+            out.extend_from_slice(kind);
+            out.extend_from_slice(data);
+            let crc = crc32(&out[start..]);
+            out.extend_from_slice(&crc.to_be_bytes());
+        }
+        let mut png = PNG_MAGIC.to_vec();
+        let mut ihdr = Vec::new();
+        ihdr.extend_from_slice(&w.to_be_bytes());
+        ihdr.extend_from_slice(&h.to_be_bytes());
+        ihdr.extend_from_slice(&[bit_depth, color_type, 0, 0, 0]);
+        chunk(&mut png, b"IHDR", &ihdr);
+        chunk(&mut png, b"IDAT", &[0x78, 0x01, 0x00]);
+        chunk(&mut png, b"IEND", &[]);
+        png
+    }
+
+    /// Fuzzing found (issue 14): a 32.7 KB all-zero 1-bit PNG of 16384x16384 passed every check
+    /// and took 1 GB converting to RGB. The header's pixel count is checked before any decoding.
+    #[test]
+    fn decompression_bombs_are_refused_from_the_header() {
+        for (depth, color, name) in [(1, 0, "1-bit grey"), (16, 0, "16-bit grey"), (8, 6, "RGBA")] {
+            let e =
+                decode(&png_header(16_384, 16_384, depth, color), ImageFormat::Png).unwrap_err();
+            assert_eq!(e.kind, ErrorKind::InvalidInput);
+            assert_eq!(
+                e.message,
+                "image: the PNG is 16384x16384 pixels (268.4 megapixels), the limit is 50 megapixels",
+                "{name}"
+            );
+        }
+    }
+
+    /// A 48 MP phone photo (8064x6048) is within both limits: its header passes, and this one
+    /// then fails only because its pixel data is not real.
+    #[test]
+    fn a_48_megapixel_photo_passes_the_limits() {
+        let e = decode(&png_header(8064, 6048, 8, 2), ImageFormat::Png).unwrap_err();
+        assert!(
+            e.message.starts_with("image: cannot decode the PNG"),
+            "{}",
+            e.message
+        );
+        // Within the pixel limit but too much memory: 16-bit RGBA with a conversion to RGB.
+        let e = decode(&png_header(7000, 7000, 16, 6), ImageFormat::Png).unwrap_err();
+        assert!(
+            e.message
+                .starts_with("image: decoding the PNG (7000x7000, Rgba16) would take"),
+            "{}",
+            e.message
+        );
+        assert!(e.message.ends_with("the limit is 512 MB"), "{}", e.message);
     }
 
     #[test]

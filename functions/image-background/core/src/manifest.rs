@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::job_id::JobId;
+use super::model::Family;
 use super::request::{GenerationOptions, OutPaintingMode, Quality};
 use super::task::{ImageItem, Job};
 use super::{Mask, Model, DEFAULT_MODEL_ID};
@@ -240,6 +241,15 @@ fn image_errors<'a>(
             "images[{i}]: no labels or maskBoxes; keeping the main subject needs Stable Image Remove Background, which comes with {DEFAULT_MODEL_ID}, not the deployed {}",
             model.id()
         ));
+    }
+    // The labels become the model's maskPrompt (Titan, Nova Canvas): its length limit is
+    // checked here, as generate-background checks it, so no image fails later for it.
+    if let (true, Mask::Labels(labels), Family::Outpainting) =
+        (mask_errors.is_empty(), image.mask(), model.family())
+    {
+        if let Err(e) = crate::mask::mask_prompt(&labels, model) {
+            errors.push(format!("images[{i}].labels: joined into the {}", e.message));
+        }
     }
     errors.extend(mask_errors);
 }

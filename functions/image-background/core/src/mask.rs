@@ -169,10 +169,12 @@ pub fn subject_mask(answer: &[u8], transform: &Transform) -> Result<GrayImage, P
 
 /// Joins labels into a `maskPrompt` (`"Laptop, Computer"`), checking the model's limit.
 pub fn mask_prompt(labels: &[String], model: Model) -> Result<String, PipelineError> {
+    // Each label once (ASCII case ignored), in order; a set keeps this linear.
     let mut seen: Vec<&str> = Vec::new();
+    let mut folded = std::collections::HashSet::new();
     for l in labels {
         let l = l.trim();
-        if !l.is_empty() && !seen.iter().any(|s| s.eq_ignore_ascii_case(l)) {
+        if !l.is_empty() && folded.insert(l.to_ascii_lowercase()) {
             seen.push(l);
         }
     }

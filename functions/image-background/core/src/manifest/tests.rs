@@ -134,3 +134,39 @@ fn damaged_manifests_never_panic() {
         }
     }
 }
+
+/// Fuzzing found (issue 14): labels whose joined maskPrompt exceeds the model's limit were
+/// accepted here and refused by generate-background for every image. Now the manifest is
+/// refused, naming the image, and what is accepted here is what generate-background accepts.
+#[test]
+fn labels_too_long_for_the_mask_prompt_are_refused_with_the_manifest() {
+    let labels: Vec<String> = (0..60).map(|i| format!("label number {i:02}")).collect();
+    let m = json!({"prompt": "a beach", "images": [
+        {"key": "uploads/a.png", "labels": ["Bottle"]},
+        {"key": "uploads/b.png", "labels": labels}
+    ]});
+    let e = errors(&m, Model::TitanV2, 10);
+    assert_names(&e, "images[1].labels: joined into the maskPrompt");
+    assert!(e.iter().any(|e| e.contains("the limit is 512")), "{e:?}");
+    assert!(!e.iter().any(|e| e.starts_with("images[0]")), "{e:?}");
+    // Nova Canvas takes 1024 characters: the same labels (about 900) are fine.
+    let job = validate(id("j1"), m.to_string().as_bytes(), Model::NovaCanvas, 10).unwrap();
+    for item in serde_json::from_slice::<Value>(&job.items_json())
+        .unwrap()
+        .as_array()
+        .unwrap()
+    {
+        let task = crate::ImageTask::parse(item.clone()).unwrap();
+        if let Mask::Labels(labels) = task.image.mask() {
+            assert!(crate::mask::mask_prompt(&labels, Model::NovaCanvas).is_ok());
+        }
+    }
+    // Stability resolves labels to boxes first: no prompt limit applies.
+    assert!(validate(
+        id("j1"),
+        m.to_string().as_bytes(),
+        Model::StabilityInpaint,
+        10
+    )
+    .is_ok());
+}
