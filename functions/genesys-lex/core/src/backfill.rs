@@ -50,10 +50,11 @@ pub struct Request {
     pub batch_size: Option<usize>,
 }
 
-/// What a run was asked and found: written by the plan step, read by the report step.
+/// What a run converts: where, since when, or what failed in which earlier run. The plan and
+/// the report both start with it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Plan {
+pub struct Run {
     pub run_id: String,
     pub bucket: String,
     pub prefix: String,
@@ -61,6 +62,14 @@ pub struct Plan {
     pub since: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_failed_of: Option<String>,
+}
+
+/// What a run was asked and found: written by the plan step, read by the report step.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Plan {
+    #[serde(flatten)]
+    pub run: Run,
     pub batch_size: usize,
     /// Sources (conversation folders and loose documents) planned.
     pub conversations: usize,

@@ -20,7 +20,8 @@
 use bytes::Bytes;
 use futures_util::StreamExt as _;
 use genesys_lex_core::backfill::{
-    self, build_report, notification, BatchItem, BatchResult, Plan, Report, Request, Row, Status,
+    self, build_report, notification, BatchItem, BatchResult, Plan, Report, Request, Row, Run,
+    Status,
 };
 use genesys_lex_core::keys;
 use serde_json::{json, Value};
@@ -168,11 +169,13 @@ impl<S: ObjectStore, N: Notifier> Backfiller<S, N> {
         let conversations = sources.len();
         let items = backfill::batches(run_id, &self.bucket, sources, batch_size);
         let plan = Plan {
-            run_id: run_id.to_owned(),
-            bucket: self.bucket.clone(),
-            prefix,
-            since: request.since.clone(),
-            retry_failed_of: request.retry_failed_of.clone(),
+            run: Run {
+                run_id: run_id.to_owned(),
+                bucket: self.bucket.clone(),
+                prefix,
+                since: request.since.clone(),
+                retry_failed_of: request.retry_failed_of.clone(),
+            },
             batch_size,
             conversations,
             batches: items.len(),
@@ -198,7 +201,7 @@ impl<S: ObjectStore, N: Notifier> Backfiller<S, N> {
         tracing::info!(
             conversations,
             batches = plan.batches,
-            prefix = %plan.prefix,
+            prefix = %plan.run.prefix,
             "backfill planned"
         );
         Ok(json!({

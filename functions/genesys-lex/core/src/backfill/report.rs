@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use serde::{Deserialize, Serialize};
 use shared_core::csv::push_record;
 
-use super::{report_csv_key, report_json_key, BatchItem, BatchResult, Plan, Row, Status};
+use super::{report_csv_key, report_json_key, BatchItem, BatchResult, Plan, Row, Run, Status};
 
 /// Reason of the rows of a batch that has no result (the map stopped before it ran).
 pub const NOT_RUN: &str = "not run: the map stopped before this batch (see mapFailure)";
@@ -18,13 +18,8 @@ const NOTIFIED_FAILURES: usize = 20;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Report {
-    pub run_id: String,
-    pub bucket: String,
-    pub prefix: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub since: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub retry_failed_of: Option<String>,
+    #[serde(flatten)]
+    pub run: Run,
     /// Sources planned (conversation folders and loose documents).
     pub sources: usize,
     pub batches: usize,
@@ -69,11 +64,7 @@ pub fn build_report(
     map_failure: Option<String>,
 ) -> (Report, String) {
     let mut report = Report {
-        run_id: plan.run_id.clone(),
-        bucket: plan.bucket.clone(),
-        prefix: plan.prefix.clone(),
-        since: plan.since.clone(),
-        retry_failed_of: plan.retry_failed_of.clone(),
+        run: plan.run.clone(),
         sources: plan.conversations,
         batches: items.len(),
         batches_not_run: 0,
@@ -83,7 +74,7 @@ pub fn build_report(
         map_failure,
         not_converted: Vec::new(),
         left_out: Vec::new(),
-        csv_key: report_csv_key(&plan.run_id),
+        csv_key: report_csv_key(&plan.run.run_id),
     };
     let mut csv = String::new();
     push_record(&mut csv, CSV_HEADER);
@@ -173,12 +164,16 @@ pub fn notification(report: &Report) -> (String, String) {
     );
     subject.truncate(99);
     let mut body = String::new();
-    let _ = writeln!(body, "Transcript backfill {} {outcome}.", report.run_id);
-    let _ = writeln!(body, "Prefix: s3://{}/{}", report.bucket, report.prefix);
-    if let Some(since) = &report.since {
+    let _ = writeln!(body, "Transcript backfill {} {outcome}.", report.run.run_id);
+    let _ = writeln!(
+        body,
+        "Prefix: s3://{}/{}",
+        report.run.bucket, report.run.prefix
+    );
+    if let Some(since) = &report.run.since {
         let _ = writeln!(body, "Since: {since}");
     }
-    if let Some(run) = &report.retry_failed_of {
+    if let Some(run) = &report.run.retry_failed_of {
         let _ = writeln!(body, "Retrying what failed in: {run}");
     }
     let _ = writeln!(
@@ -219,15 +214,15 @@ pub fn notification(report: &Report) -> (String, String) {
         let _ = writeln!(
             body,
             "\nConvert them again once fixed: mlpipe transcripts backfill --retry-failed-of {}",
-            report.run_id
+            report.run.run_id
         );
     }
     let _ = writeln!(
         body,
         "\nReport: s3://{}/{}\nEvery row: s3://{}/{}",
-        report.bucket,
-        report_json_key(&report.run_id),
-        report.bucket,
+        report.run.bucket,
+        report_json_key(&report.run.run_id),
+        report.run.bucket,
         report.csv_key
     );
     (subject, body)

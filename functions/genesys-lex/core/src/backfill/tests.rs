@@ -6,11 +6,13 @@ fn listed(keys: &[(&str, Option<i64>)]) -> Vec<(String, Option<i64>)> {
 
 fn plan(run_id: &str, conversations: usize, batches: usize) -> Plan {
     Plan {
-        run_id: run_id.into(),
-        bucket: "raw".into(),
-        prefix: "genesys/".into(),
-        since: None,
-        retry_failed_of: None,
+        run: Run {
+            run_id: run_id.into(),
+            bucket: "raw".into(),
+            prefix: "genesys/".into(),
+            since: None,
+            retry_failed_of: None,
+        },
         batch_size: 2,
         conversations,
         batches,
