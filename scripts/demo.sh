@@ -14,7 +14,9 @@
 # 4. one SESSION_ENDED event per sample of events/genesys/transcripts (01-04) on the Genesys
 #    partner bus; waits for each designer file (or the skipped reason: 04 is es-US) and
 #    downloads everything to out/demo/genesys-lex/<bucket>/<key>
-# 5. the same conversion through the CLI: mlpipe transcripts convert ... --out out/demo/cli
+# 5. the same conversion through the CLI: mlpipe transcripts convert ... --out out/demo/cli;
+#    then a backfill of the raw bucket on Step Functions (mlpipe transcripts backfill), its
+#    report downloaded to out/demo/backfill
 # 6. image labels: detect-labels (HTTP API event through the Lambda Invoke API, Rekognition
 #    in moto) on a sample image
 # 7. an image job: mlpipe images run events/images ... --out out/demo/images (uploads, the
@@ -70,7 +72,7 @@ say "4/8 pipeline: SESSION_ENDED events for the samples in $SAMPLES"
 pipeline_ok=1
 target/debug/demo-genesys --out "$OUT/genesys-lex" || pipeline_ok=0
 
-say "5/8 CLI: mlpipe transcripts convert $SAMPLES --out $OUT/cli"
+say "5/8 CLI: mlpipe transcripts convert $SAMPLES --out $OUT/cli, then a backfill of the raw bucket"
 rm -rf "$OUT/cli"
 cli_ok=1
 target/debug/mlpipe transcripts convert "$SAMPLES" --out "$OUT/cli" || cli_ok=0
@@ -88,6 +90,24 @@ for file in "$OUT"/cli/*.json; do
 done
 echo "    CLI vs pipeline designer files: $same identical, $differ different"
 ((differ == 0)) || cli_ok=0
+
+# What the raw bucket holds now, converted again by the backfill state machine (the same
+# designer bytes), with its report.
+backfill_ok=1
+BACKFILL_RUN="demo-backfill-$(date +%s)"
+echo "    mlpipe transcripts backfill --prefix genesys/ --run-id $BACKFILL_RUN"
+target/debug/mlpipe transcripts backfill --prefix genesys/ --run-id "$BACKFILL_RUN" || backfill_ok=0
+rm -rf "$OUT/backfill"
+.venv/bin/python - "$(output RawBucketName)" "$BACKFILL_RUN" "$OUT/backfill" <<'PY' || backfill_ok=0
+import os, sys, boto3
+from botocore.config import Config
+bucket, run, out = sys.argv[1:]
+s3 = boto3.client("s3", config=Config(s3={"addressing_style": "path"}))
+os.makedirs(out, exist_ok=True)
+for name in ("report.json", "report.csv"):
+    s3.download_file(bucket, f"backfills/{run}/{name}", os.path.join(out, name))
+    print(f"    {out}/{name}")
+PY
 
 say "6/8 image labels: detect-labels on uploads/demo/product-640x480.png"
 labels_ok=1
@@ -154,10 +174,12 @@ segment_ok=1
 say "summary"
 printf '  pipeline results   %s/genesys-lex/  (mirrors s3://<bucket>/<key> of the local cloud)\n' "$OUT"
 printf '  CLI results        %s/cli/\n' "$OUT"
+printf '  backfill report    %s/backfill/  (report.json, report.csv)\n' "$OUT"
 printf '  image job          %s/images/  (<image>/<n>.png, report.html, report.json, report.csv)\n' "$OUT"
 printf '  local cloud logs   .localcloud/*.log  (functions.log: the functions; relay.log: deliveries)\n'
 if ((pipeline_ok)); then echo "  pipeline           OK"; else echo "  pipeline           FAILED (see above)"; fi
 if ((cli_ok)); then echo "  CLI                OK"; else echo "  CLI                FAILED (see above)"; fi
+if ((backfill_ok)); then echo "  backfill           OK"; else echo "  backfill           FAILED (see above)"; fi
 if ((labels_ok)); then echo "  image labels       OK"; else echo "  image labels       FAILED (see above)"; fi
 if ((images_ok)); then echo "  image job          OK"; else echo "  image job          FAILED (see above)"; fi
 if ((segment_ok)); then echo "  Segment/Personalize OK"; else echo "  Segment/Personalize FAILED (see above)"; fi
@@ -175,4 +197,4 @@ Stop it with:
   scripts/localcloud.sh down
 EOF
 fi
-((pipeline_ok && cli_ok && labels_ok && images_ok && segment_ok))
+((pipeline_ok && cli_ok && backfill_ok && labels_ok && images_ok && segment_ok))

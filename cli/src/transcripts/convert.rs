@@ -1,30 +1,36 @@
 //! `mlpipe transcripts convert INPUT --out OUTPUT`: Genesys Cloud transcript documents -> Lex V2
 //! automated chatbot designer files, from and to a directory or S3.
 //!
-//! Phases: list the inputs, read them (threads, or concurrent S3 requests), drop their
-//! word-level detail and parse them (threads), group the documents by conversation (input
-//! order, `genesys_lex_core::group`, as the Lambda converter does), convert each conversation
-//! (threads), write the outputs. Every phase keeps input order, so the summary and the output
-//! bytes are the same whatever the number of threads.
+//! Memory does not grow with the corpus: a first pass finds each input's conversation id
+//! without parsing it ([`plan`]: the head of a local file, the folder of a raw S3 key), then
+//! conversations are converted one by one on threads, or at most [`S3_CONCURRENCY`] at a
+//! time when S3 is involved ([`work`]: read the conversation's documents, drop their word-level
+//! detail, parse, convert, write, let go). Peak memory depends on the largest conversation and
+//! the number of threads or requests in flight. Documents are grouped and ordered as the Lambda
+//! converter groups them (`genesys_lex_core::group`: by `conversationId`, input order), so the
+//! outputs and the summary ([`tally`]) are the same whatever the number of threads.
 
 use std::fmt::Write as _;
-use std::fs;
 use std::io::{self, IsTerminal, Write};
 use std::num::NonZeroUsize;
 use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
 
 use anyhow::{bail, Context};
-use bytes::Bytes;
 use clap::Args;
-use genesys_lex_core::{self as transcript, genesys::Document, Languages, Options, Outcome};
+use genesys_lex_core::{Languages, Options};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use shared::store::{ObjectStore, S3Store};
+use shared::store::S3Store;
 
-use super::files::{list_inputs, prepare_output_dir, write_atomically, Remote, Source};
+use super::files::{list_inputs, prepare_output_dir, Remote, Store};
 use crate::location::Location;
 use crate::par;
 
-/// S3 requests in flight at once.
+mod plan;
+mod tally;
+mod work;
+
+/// S3 requests (and conversations) in flight at once.
 const S3_CONCURRENCY: usize = 16;
 
 #[derive(Debug, Args)]
@@ -86,11 +92,6 @@ pub fn run(args: ConvertArgs) -> anyhow::Result<ExitCode> {
 
 /// Converts everything and writes the outputs; the summary says what happened.
 fn convert_all(args: &ConvertArgs) -> anyhow::Result<Summary> {
-    let jobs = args.jobs.map_or_else(par::default_jobs, NonZeroUsize::get);
-    let options = Options {
-        redact_pii: args.redact_pii,
-        languages: args.designer_languages,
-    };
     let remote = if args.input.is_s3() || args.out.is_s3() {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
@@ -102,182 +103,97 @@ fn convert_all(args: &ConvertArgs) -> anyhow::Result<Summary> {
     } else {
         None
     };
+    convert_with(args, remote)
+}
 
-    let mut summary = Summary::default();
-    let sources = list_inputs(&args.input, &args.out, remote.as_ref(), &mut summary.failed)?;
+/// [`convert_all`] with the S3 side given (tests give a store of their own).
+fn convert_with<S: Store>(
+    args: &ConvertArgs,
+    remote: Option<Remote<S>>,
+) -> anyhow::Result<Summary> {
+    let threads = args.jobs.map_or_else(par::default_jobs, NonZeroUsize::get);
+    let options = Options {
+        redact_pii: args.redact_pii,
+        languages: args.designer_languages,
+    };
+    let mut listing = Vec::new();
+    let sources = list_inputs(&args.input, &args.out, remote.as_ref(), &mut listing)?;
     if sources.is_empty() {
         bail!("no .json documents found in {}", args.input);
     }
-    summary.documents = sources.len();
     if let Location::Local(dir) = &args.out {
         prepare_output_dir(dir)?;
     }
-
+    let (rt, store) = match remote {
+        Some(Remote { rt, store }) => (Some(rt), Some(store)),
+        None => (None, None),
+    };
     let bar = progress_bar(sources.len() as u64);
-
-    // Read.
-    bar.set_message("reading");
-    let inputs: Vec<Result<Bytes, String>> = match &remote {
-        Some(remote) if args.input.is_s3() => {
-            let requests = sources.iter().map(|s| match s {
-                Source::Object { bucket, key } => (bucket.clone(), key.clone()),
-                Source::File(_) => unreachable!("S3 input lists objects"),
-            });
-            remote.rt.block_on(par::map_async(
-                requests.collect(),
-                S3_CONCURRENCY,
-                |(bucket, key)| {
-                    let store = remote.store.clone();
-                    let bar = bar.clone();
-                    async move {
-                        let got = store.get(&bucket, &key).await.map_err(|e| e.message);
-                        bar.inc(1);
-                        got
-                    }
-                },
-            ))
-        }
-        _ => par::map(sources.iter().collect(), jobs, |_, source| {
-            let got = match source {
-                Source::File(path) => fs::read(path).map(Bytes::from).map_err(|e| e.to_string()),
-                Source::Object { .. } => unreachable!("local input lists files"),
-            };
-            bar.inc(1);
-            got
-        }),
+    bar.set_message("scanning");
+    let ctx = Arc::new(work::Ctx {
+        sources,
+        out: args.out.clone(),
+        options,
+        store,
+        bar: bar.clone(),
+    });
+    let input_prefix = match &args.input {
+        Location::S3 { prefix, .. } => prefix.as_str(),
+        Location::Local(_) => "",
     };
 
-    // Parse, word-level detail removed first (as the Lambda function does): the conversion
-    // does not use it and it is most of the bytes. The documents borrow from `skimmed`. A
-    // byte-order mark is ignored; untimed phrases matter only where `options` uses them.
-    bar.set_position(0);
-    bar.set_message("parsing");
-    let skimmed: Vec<Option<Bytes>> = par::map(inputs.iter().collect(), jobs, |_, input| {
-        input
-            .as_ref()
-            .ok()
-            .map(|b| transcript::skim::strip_unused_bytes(b.clone()))
-    });
-    let parsed: Vec<Result<Document<'_>, String>> =
-        par::map(inputs.iter().zip(&skimmed).collect(), jobs, |_, pair| {
-            let doc = match pair {
-                (Ok(original), Some(skimmed)) => {
-                    transcript::parse_with(skimmed, options).map_err(|e| {
-                        // Report the line and column of the original, not of the skimmed copy.
-                        let e = if skimmed.as_ptr() != original.as_ptr() {
-                            transcript::parse_with(original, options).err().unwrap_or(e)
-                        } else {
-                            e
-                        };
-                        e.to_string()
-                    })
-                }
-                (Err(e), _) => Err(e.clone()),
-                (Ok(_), None) => unreachable!("every input read is skimmed"),
-            };
-            bar.inc(1);
-            doc
-        });
-    drop(inputs);
-
-    // Group by conversation, in input order (members are indices into `sources`).
-    let mut documents = Vec::with_capacity(parsed.len());
-    for (i, doc) in parsed.into_iter().enumerate() {
-        match doc {
-            Ok(doc) => documents.push((i, doc)),
-            Err(reason) => summary.failed.push((sources[i].name(), reason)),
-        }
-    }
-    let groups = transcript::group::by_conversation(documents);
-
-    // Convert.
+    // Which conversation each input belongs to; then the conversations, one by one.
+    let mut plan = plan::plan(&ctx, rt.as_ref(), input_prefix, threads);
+    let unread = std::mem::take(&mut plan.failed);
+    let tally = Mutex::new(tally::Tally::new(unread, plan.groups()));
     bar.set_position(0);
     bar.set_message("converting");
-    let converted = par::map(groups, jobs, |_, group| {
-        let outcome = transcript::convert_documents(&group.documents, options);
-        bar.inc(group.members.len() as u64);
-        (group.members, outcome)
-    });
-    let mut outputs: Vec<(Vec<usize>, transcript::Converted)> = Vec::new();
-    for (members, outcome) in converted {
-        match outcome {
-            Ok(Outcome::Converted(c)) => {
-                if !c.skipped_languages.is_empty() {
-                    tracing::info!(
-                        conversation_id = %c.conversation_id,
-                        languages = %c.skipped_languages.join(", "),
-                        "left out transcripts in unsupported languages"
-                    );
-                }
-                outputs.push((members, c));
-            }
-            Ok(Outcome::Skipped {
-                conversation_id,
-                reason,
-                ..
-            }) => summary.skipped.push((conversation_id, reason)),
-            Err(e) => {
-                for i in members {
-                    summary.failed.push((sources[i].name(), e.to_string()));
-                }
-            }
-        }
+    let jobs = (0..plan.groups()).map(|g| plan.job(g));
+    run_jobs(&ctx, rt.as_ref(), jobs, threads, &tally);
+    // Documents filed under another conversation, with the conversation they belong to.
+    let last = lock(&tally).last_pass(&plan);
+    if !last.is_empty() {
+        bar.set_position(0);
+        bar.set_length(last.iter().map(|j| j.members.len() as u64).sum());
+        run_jobs(&ctx, rt.as_ref(), last.into_iter(), threads, &tally);
     }
-
-    // Write.
-    bar.set_position(0);
-    bar.set_length(outputs.len() as u64);
-    bar.set_message("writing");
-    let written: Vec<Result<(), String>> = match (&args.out, &remote) {
-        (Location::S3 { bucket, prefix }, Some(remote)) => {
-            let puts = outputs
-                .iter_mut()
-                .map(|(_, c)| {
-                    let key = transcript::output_key(prefix, &c.file_name);
-                    (key, Bytes::from(std::mem::take(&mut c.body)))
-                })
-                .collect();
-            remote
-                .rt
-                .block_on(par::map_async(puts, S3_CONCURRENCY, |(key, body)| {
-                    let store = remote.store.clone();
-                    let bucket = bucket.clone();
-                    let bar = bar.clone();
-                    async move {
-                        let put = store.put(&bucket, &key, body, "application/json").await;
-                        bar.inc(1);
-                        put.map_err(|e| e.message)
-                    }
-                }))
-        }
-        (Location::Local(dir), _) => par::map(outputs.iter().collect(), jobs, |_, (_, c)| {
-            let put = write_atomically(dir, &c.file_name, &c.body)
-                .map_err(|e| format!("writing {}: {e}", dir.join(&c.file_name).display()));
-            bar.inc(1);
-            put
-        }),
-        (Location::S3 { .. }, None) => unreachable!("S3 output sets up the S3 client"),
-    };
     bar.finish_and_clear();
-    for ((members, c), put) in outputs.iter().zip(written) {
-        match put {
-            Ok(()) => {
-                summary.converted += 1;
-                if !c.skipped_languages.is_empty() {
-                    summary
-                        .left_out
-                        .push((c.conversation_id.clone(), c.skipped_languages.clone()));
-                }
-            }
-            Err(reason) => {
-                tracing::debug!(conversation_id = %c.conversation_id, "write failed");
-                let names: Vec<String> = members.iter().map(|&i| sources[i].name()).collect();
-                summary.failed.push((names.join(", "), reason));
-            }
+    let tally = tally.into_inner().unwrap_or_else(|e| e.into_inner());
+    Ok(tally.summary(&ctx.sources, listing))
+}
+
+/// Runs the jobs on threads (local input and output) or as tasks (S3), each result into the
+/// tally as it comes; nothing else is kept.
+fn run_jobs<S: Store>(
+    ctx: &Arc<work::Ctx<S>>,
+    rt: Option<&tokio::runtime::Runtime>,
+    jobs: impl ExactSizeIterator<Item = work::Job> + Send,
+    threads: usize,
+    tally: &Mutex<tally::Tally>,
+) {
+    match rt {
+        Some(rt) => rt.block_on(par::each_async(
+            jobs,
+            S3_CONCURRENCY,
+            |job| work::run_async(Arc::clone(ctx), job),
+            |done| lock(tally).add(done),
+        )),
+        None => {
+            let n = jobs.len();
+            let jobs = Mutex::new(jobs);
+            par::for_each(n, threads, |_| {
+                let Some(job) = lock(&jobs).next() else {
+                    return;
+                };
+                let done = work::run_local(ctx, &job);
+                lock(tally).add(done);
+            });
         }
     }
+}
 
-    Ok(summary)
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl Summary {
@@ -338,6 +254,8 @@ fn progress_bar(len: u64) -> ProgressBar {
 
 #[cfg(test)]
 mod real_inputs;
+#[cfg(test)]
+mod tests_s3;
 
 #[cfg(test)]
 mod tests {

@@ -348,3 +348,161 @@ fn errors_point_into_the_original_document() {
         "line {line}: {failed}"
     );
 }
+
+/// A document of the published shape: one transcript (`language`, one phrase with `text`), a
+/// start time unless `start` is `None` (then the phrase has only an offset).
+fn transcript_doc(
+    conversation: &str,
+    communication: &str,
+    language: &str,
+    start: Option<i64>,
+) -> String {
+    let phrase = match start {
+        Some(t) => serde_json::json!({"phraseIndex": 0, "participantPurpose": "external",
+            "text": format!("hello from {communication}"), "startTimeMs": t + 1000}),
+        None => serde_json::json!({"phraseIndex": 0, "participantPurpose": "external",
+            "text": "no time", "offset": {"milliseconds": 5}}),
+    };
+    serde_json::json!({
+        "conversationId": conversation,
+        "communicationId": communication,
+        "conversationStartTime": start,
+        "transcripts": [{"transcriptId": format!("t-{communication}"), "language": language,
+            "phrases": [phrase]}]
+    })
+    .to_string()
+}
+
+#[test]
+fn summary_order_follows_the_documents_that_parse() {
+    // Input order (paths): a document that does not parse names a conversation before its
+    // good documents do; conversations come in the order of their first document that parses,
+    // failures in input order, then conversion failures conversation by conversation.
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("in");
+    let t = Some(1_750_000_000_000_i64);
+    let files: [(&str, String); 10] = [
+        (
+            "a-broken.json",
+            r#"{"conversationId": "conv-s2", "transcripts": ["#.to_owned(),
+        ),
+        ("b/1.json", transcript_doc("conv-c", "c1", "en-US", t)),
+        (
+            "b/s1.json",
+            serde_json::json!({"conversationId": "conv-s1"}).to_string(),
+        ),
+        (
+            "c.json",
+            serde_json::json!({"conversationId": "conv-s2", "transcripts": []}).to_string(),
+        ),
+        (
+            "d-nostart-1.json",
+            transcript_doc("conv-x", "x1", "en-US", None),
+        ),
+        ("e-bad-id.json", r#"{"conversationId": 5}"#.to_owned()),
+        ("f/2.json", transcript_doc("conv-x", "x2", "en-US", None)),
+        ("g.json", transcript_doc("conv-c", "c2", "es-US", t)),
+        (
+            "h/i/nostart.json",
+            transcript_doc("conv-y", "y1", "en-US", None),
+        ),
+        ("j.json", transcript_doc("conv-b", "b1", "en-US", t)),
+    ];
+    for (name, body) in &files {
+        let path = input.join(name);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, body).unwrap();
+    }
+    let out = tmp.path().join("out");
+    let (i, o) = (input.display().to_string(), out.display().to_string());
+    let no_start = "conversationStartTime: missing, and no startTime or phrase time to use";
+    let want = format!(
+        "converted: 2  skipped: 2  failed: 5  (10 input documents)\n\
+         skipped conversations:\n  conv-s1: no transcripts\n  conv-s2: no transcripts\n\
+         converted without transcripts in other languages (left out):\n  conv-c: es-US\n\
+         failed:\n\
+         \x20 {i}/a-broken.json: transcripts: EOF while parsing a list at line 1 column 46\n\
+         \x20 {i}/e-bad-id.json: conversationId: invalid type: integer `5`, expected a string at line 1 column 20\n\
+         \x20 {i}/d-nostart-1.json: {no_start}\n\
+         \x20 {i}/f/2.json: {no_start}\n\
+         \x20 {i}/h/i/nostart.json: {no_start}\n\
+         output: 2 files in {o}\n"
+    );
+    for jobs in ["1", "2", "5"] {
+        let run = convert(&input, &out, &["--jobs", jobs]);
+        assert_eq!(run.status.code(), Some(1), "{}", stderr(&run));
+        assert_eq!(stdout(&run), want, "--jobs {jobs}");
+    }
+    let names: Vec<String> = files_names(&out);
+    assert_eq!(
+        names,
+        [
+            "conv-b_analysis_2025-06-15T15:06:40Z.json",
+            "conv-c_analysis_2025-06-15T15:06:40Z.json"
+        ]
+    );
+}
+
+fn files_names(dir: &Path) -> Vec<String> {
+    files(dir).into_iter().map(|(n, _)| n).collect()
+}
+
+#[test]
+fn a_conversation_spread_over_folders_and_loose_files_is_one_file() {
+    // The two transcripts of a sample as three documents: one in the conversation's folder,
+    // one loose, and one deeper with its conversationId after 100 KB of participants (beyond
+    // the head the first pass reads) and an escaped member name; an unrelated document in the
+    // conversation's folder stays its own conversation.
+    let tmp = tempfile::tempdir().unwrap();
+    let whole_path = Path::new(SAMPLES).join("01-order-status.json");
+    let whole: serde_json::Value = serde_json::from_slice(&fs::read(&whole_path).unwrap()).unwrap();
+    let id = whole["conversationId"].as_str().unwrap().to_owned();
+    let input = tmp.path().join("in");
+    let mut parts = Vec::new();
+    for (i, t) in whole["transcripts"].as_array().unwrap().iter().enumerate() {
+        let mut part = whole.clone();
+        part["communicationId"] = format!("comm-{i}").into();
+        part["transcripts"] = serde_json::Value::Array(vec![t.clone()]);
+        parts.push(part);
+    }
+    fs::create_dir_all(input.join(&id)).unwrap();
+    fs::create_dir_all(input.join("2025/06")).unwrap();
+    fs::write(input.join(&id).join("comm-0.json"), parts[0].to_string()).unwrap();
+    fs::write(input.join("loose.json"), parts[1].to_string()).unwrap();
+    let padding = format!(
+        "[{}{{}}]",
+        r#"{"participantPurpose": "agent", "userId": "u"}, "#.repeat(2000)
+    );
+    assert!(padding.len() > 90_000);
+    let late = format!(
+        r#"{{"participants": {padding}, "transcripts": [], "conversation\u0049d": "{id}", "conversationStartTime": {}}}"#,
+        whole["conversationStartTime"]
+    );
+    fs::write(input.join("2025/06/late.json"), late).unwrap();
+    fs::write(
+        input.join(&id).join("stranger.json"),
+        transcript_doc("conv-other", "o1", "en-US", Some(1_750_000_000_000)),
+    )
+    .unwrap();
+
+    let (merged, single) = (tmp.path().join("merged"), tmp.path().join("single"));
+    let run = convert(&input, &merged, &[]);
+    assert_eq!(
+        run.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&run),
+        stderr(&run)
+    );
+    assert!(
+        stdout(&run).starts_with("converted: 2  skipped: 0  failed: 0  (4 input documents)\n"),
+        "{}",
+        stdout(&run)
+    );
+    let run = convert(&whole_path, &single, &[]);
+    assert_eq!(run.status.code(), Some(0));
+    let merged = files(&merged);
+    assert_eq!(merged.len(), 2);
+    assert!(merged[0].0.starts_with("conv-other_"), "{}", merged[0].0);
+    assert_eq!(merged[1..], files(&single)[..]);
+}
