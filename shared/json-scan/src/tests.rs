@@ -113,3 +113,37 @@ fn string_special_finds_the_first_quote_backslash_or_control_byte() {
 fn a_raw_control_character_in_a_string_does_not_stop_the_scan() {
     assert_eq!(both(b"[\"a\nb\", \"]\"]", 0), Some(12));
 }
+
+/// Fuzzing found (issue 14, segment_scanner_vs_serde): from a `{` inside a string (a Segment
+/// payload's `properties` written as a JSON string), the block scanner took `\"` as an escaped
+/// quote and the portable one as a backslash and a quote opening a string: 34 and 41. Bytes
+/// that are not JSON are the Segment scanner's to skip, so both scanners must agree on them:
+/// a quote after an odd run of backslashes is escaped outside strings too.
+#[test]
+fn backslashes_outside_strings_escape_a_quote_in_both_scanners() {
+    let reproducer = b"{\\\"itemId\\\": \\\"ocean-blue-shirt\\\"}\"\n    }\n  ]\n}";
+    assert_eq!(both(reproducer, 0), Some(34));
+    // Runs of every length before a quote, a bracket and a letter, at every alignment against
+    // the 64-byte blocks; the escaped quote never opens a string, an even run's quote does.
+    for pad in 0..70 {
+        let filler = " ".repeat(pad);
+        for run in 1..6 {
+            let slashes = "\\".repeat(run);
+            for doc in [
+                format!("{{{filler}{slashes}\"]}}\"]}}"),
+                format!("[{filler}{slashes}[]]]"),
+                format!("[{filler}{slashes}x\"]\"]"),
+            ] {
+                let got = both(doc.as_bytes(), 0);
+                if doc.contains("\"]}\"") {
+                    let want = if run % 2 == 1 {
+                        3 + pad + run
+                    } else {
+                        6 + pad + run
+                    };
+                    assert_eq!(got, Some(want), "{doc:?}");
+                }
+            }
+        }
+    }
+}
