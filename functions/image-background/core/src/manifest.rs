@@ -110,10 +110,17 @@ pub fn validate(
         Err(e) => {
             let path = e.path().to_string();
             let inner = e.into_inner();
+            // A member name the manifest does not know is quoted when it is not a plain
+            // name, so the message still starts with the field (`": ": unknown field ...`).
+            let plain = path
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '[' | ']'));
             errors.push(if path == "." || path.is_empty() {
                 format!("manifest: {inner}")
-            } else {
+            } else if plain {
                 format!("{path}: {inner}")
+            } else {
+                format!("{path:?}: {inner}")
             });
             return Err(errors);
         }

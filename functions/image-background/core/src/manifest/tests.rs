@@ -170,3 +170,13 @@ fn labels_too_long_for_the_mask_prompt_are_refused_with_the_manifest() {
     )
     .is_ok());
 }
+
+/// Fuzzing found (issue 14 campaign): an unknown member named `": "` gave the problem
+/// `: : unknown field ...`, which names no field. Such a name is now quoted.
+#[test]
+fn an_unknown_member_with_an_odd_name_is_quoted() {
+    let e = errors(&json!({": ": "."}), Model::StabilityInpaint, 10);
+    assert!(e[0].starts_with("\": \": unknown field"), "{e:?}");
+    let e = errors(&json!({"promt": "x"}), Model::StabilityInpaint, 10);
+    assert!(e[0].starts_with("promt: unknown field"), "{e:?}");
+}
