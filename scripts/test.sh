@@ -5,12 +5,14 @@
 #   scripts/test.sh
 #
 # Stages (each reported PASS/FAIL/SKIP with its time; the script exits non-zero if any fails):
-#   setup        scripts/setup.sh (idempotent: seconds once installed)
+#   setup        scripts/setup.sh (idempotent: seconds once installed); runs beside fmt and
+#                clippy, which need only cargo, and is waited for before unit
 #   fmt          cargo fmt --all --check
 #   clippy       cargo clippy --workspace --all-targets -- -D warnings
 #   unit         cargo test --workspace --exclude integration-tests (unit, handler, CLI tests)
 #   lint         scripts/lint.sh (sam validate --lint, cfn-lint on template.yaml and on the
-#                template expanded by the SAM translator, checkov, asl-validator)
+#                template expanded by the SAM translator, checkov, asl-validator); runs beside
+#                unit (it compiles nothing) and is waited for before it-build
 #   it-build     scripts/localcloud.sh build: one workspace build of every binary (functions,
 #                local cloud, emulator, mlpipe) and of the tests, before the local cloud starts
 #   localcloud   scripts/localcloud.sh down + up: template.yaml expanded and deployed into moto
@@ -72,6 +74,52 @@ stage() {
     return 0
 }
 
+# Stages run beside others: NAME -> pid, start time, output file.
+declare -A bg_pid=() bg_start=() bg_log=()
+BG_DIR=""
+
+# stage_start NAME CMD...: starts the stage in the background, its output going to a file, and
+# returns at once; stage_join NAME waits for it, prints its output and records the result.
+stage_start() {
+    local name="$1"
+    shift
+    if [[ "$TEST_SKIP" == *" $name "* ]]; then
+        results+=("$name SKIP 0 (TEST_SKIP)")
+        say "$name: skipped (TEST_SKIP)"
+        return 0
+    fi
+    [[ -n "$BG_DIR" ]] || BG_DIR="$(mktemp -d "${TMPDIR:-/tmp}/mlpipe-test.XXXXXX")"
+    say "$name: $* (in the background: its output follows when it ends)"
+    bg_log[$name]="$BG_DIR/$name.log"
+    bg_start[$name]=$SECONDS
+    ("$@") >"${bg_log[$name]}" 2>&1 &
+    bg_pid[$name]=$!
+}
+
+# kill_tree PID: stops a background stage and every process it started.
+kill_tree() {
+    local child
+    for child in $(pgrep -P "$1" 2>/dev/null); do kill_tree "$child"; done
+    kill -- "$1" 2>/dev/null || true
+}
+
+stage_join() {
+    local name="$1" rc=0
+    [[ -n "${bg_pid[$name]:-}" ]] || return 0
+    wait "${bg_pid[$name]}" || rc=$?
+    unset "bg_pid[$name]"
+    say "$name: ended (output below)"
+    cat "${bg_log[$name]}"
+    local secs=$((SECONDS - ${bg_start[$name]}))
+    if ((rc == 0)); then
+        results+=("$name PASS $secs (beside other stages)")
+    else
+        results+=("$name FAIL $secs (exit $rc; beside other stages)")
+        failed=1
+    fi
+    return 0
+}
+
 # skip NAME WHY: records a stage that cannot run.
 skip() {
     results+=("$1 SKIP 0 ($2)")
@@ -110,6 +158,16 @@ summary() {
 
 on_exit() {
     local rc=$?
+    local name
+    for name in "${!bg_pid[@]}"; do
+        kill_tree "${bg_pid[$name]}"
+        results+=("$name FAIL 0 (interrupted)")
+    done
+    [[ -z "$BG_DIR" ]] || rm -rf "$BG_DIR"
+    if [[ -n "$iam_cloud_pid" ]] && kill -0 "$iam_cloud_pid" 2>/dev/null; then
+        kill_tree "$iam_cloud_pid"
+        env "${IAM_PROOF_ENV[@]}" scripts/localcloud.sh down >/dev/null 2>&1 || true
+    fi
     if ((started_localcloud)); then
         if [[ "${TEST_KEEP_LOCALCLOUD:-0}" == 1 ]]; then
             say "local cloud left running (TEST_KEEP_LOCALCLOUD=1): scripts/localcloud.sh down stops it"
@@ -140,12 +198,42 @@ IAM_PROOF_WITHOUT="WriteRawTranscripts PutEventsOnTheTracker InvokeThePipelineFu
 IAM_PROOF_ENV=(LOCALCLOUD_STATE_DIR="$ROOT/.localcloud/iam-proof" LOCALCLOUD_PORT=4576
     LOCALCLOUD_MOTO_PORT=4577 LOCALCLOUD_EMULATOR_PORT=4578)
 
+# The iam stage's local cloud comes up in the background beside the first one, and waits
+# while the integration tests run (they are bound by the first cloud's moto, one Python
+# process): iam_cloud_start, then the iam stage (iam_proof) reads how it went.
+iam_cloud_pid=""
+iam_cloud_start() {
+    [[ -n "$BG_DIR" ]] || BG_DIR="$(mktemp -d "${TMPDIR:-/tmp}/mlpipe-test.XXXXXX")"
+    say "iam: a second local cloud comes up in the background (without: $IAM_PROOF_WITHOUT)"
+    (
+        rc=0
+        {
+            env "${IAM_PROOF_ENV[@]}" scripts/localcloud.sh down &&
+                env "${IAM_PROOF_ENV[@]}" LOCALCLOUD_SKIP_BUILD=1 \
+                    LOCALCLOUD_WITHOUT_STATEMENTS="$IAM_PROOF_WITHOUT" scripts/localcloud.sh up
+        } >"$BG_DIR/iam-cloud.log" 2>&1 || rc=$?
+        echo "$rc" >"$BG_DIR/iam-cloud.rc"
+    ) &
+    iam_cloud_pid=$!
+}
+
 iam_proof() {
-    echo "a local cloud without: $IAM_PROOF_WITHOUT"
-    env "${IAM_PROOF_ENV[@]}" scripts/localcloud.sh down
-    env "${IAM_PROOF_ENV[@]}" LOCALCLOUD_SKIP_BUILD=1 LOCALCLOUD_WITHOUT_STATEMENTS="$IAM_PROOF_WITHOUT" \
-        scripts/localcloud.sh up
-    local rc=0
+    echo "a local cloud without: $IAM_PROOF_WITHOUT (its start, in the background:)"
+    local waited=0
+    until [[ -f "$BG_DIR/iam-cloud.rc" ]]; do
+        if ((waited++ > 600)); then
+            echo "the second local cloud did not come up in 600 s"
+            return 1
+        fi
+        sleep 1
+    done
+    cat "$BG_DIR/iam-cloud.log"
+    local rc
+    rc="$(cat "$BG_DIR/iam-cloud.rc")"
+    if ((rc != 0)); then
+        env "${IAM_PROOF_ENV[@]}" scripts/localcloud.sh down
+        return "$rc"
+    fi
     (
         # shellcheck disable=SC1090
         source <(env "${IAM_PROOF_ENV[@]}" scripts/localcloud.sh env)
@@ -167,11 +255,15 @@ integration() {
     cargo test --workspace "${targets[@]}" --no-fail-fast -- --test-threads "$TEST_THREADS"
 }
 
-stage setup bash scripts/setup.sh
+# setup installs Python and npm tools (network and disk) while fmt and clippy compile: unit
+# needs its botocore models, lint its tools. lint runs its Python beside the unit build.
+stage_start setup bash scripts/setup.sh
 stage fmt cargo fmt --all --check
 stage clippy cargo clippy --workspace --all-targets -- -D warnings
+stage_join setup
+stage_start lint bash scripts/lint.sh
 stage unit cargo test --workspace --exclude integration-tests
-stage lint bash scripts/lint.sh
+stage_join lint
 it_build() {
     scripts/localcloud.sh build
 }
@@ -192,6 +284,7 @@ elif [[ "$TEST_SKIP" == *" integration "* ]]; then
     skip integration "TEST_SKIP"
 else
     started_localcloud=1
+    [[ "$TEST_SKIP" == *" iam "* ]] || iam_cloud_start
     stage localcloud localcloud_up
     if passed localcloud; then
         stage integration integration
