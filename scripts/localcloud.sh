@@ -142,20 +142,28 @@ start() {
     printf -- '--- %s started %s: %s\n' "$name" "$(date -u +%FT%TZ)" "$*" >"$log"
     setsid "$@" >>"$log" 2>&1 </dev/null &
     local pid=$!
-    # Until setsid has run and exec'd CMD, the child is a copy of this script (its command
-    # line lacks MARKER, its process group is ours): wait for that before recording it, or a
-    # quick `running` check sees a dead service and `stop` would signal our own group.
-    local i
+    # Until setsid has made its own session the child is in our process group (first a copy
+    # of this script, then setsid itself, whose command line already holds MARKER): wait until
+    # it leads its own group before recording it, or `stop` would signal our own group (and
+    # the test command that started us) on a busy machine.
+    local i pgid=""
+    for ((i = 0; i < 200; i++)); do
+        pgid="$(ps -o pgid= -p "$pid" 2>/dev/null | tr -d ' ' || true)"
+        [[ "$pgid" == "$pid" ]] && break
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.05
+    done
     for ((i = 0; i < 100; i++)); do
         tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$marker" && break
         kill -0 "$pid" 2>/dev/null || break
         sleep 0.05
     done
-    local pgid
-    pgid="$(ps -o pgid= -p "$pid" 2>/dev/null | tr -d ' ' || true)"
-    printf '%s %s %s\n' "$pid" "${pgid:-$pid}" "$marker" >"$(pid_file "$name")"
+    printf '%s %s %s\n' "$pid" "$pid" "$marker" >"$(pid_file "$name")"
     note "$name started (pid $pid, log $SHOWN_STATE/$name.log)"
 }
+
+# Our own process group (the caller's, without job control): never signalled.
+OWN_PGID="$(ps -o pgid= -p $$ 2>/dev/null | tr -d ' ' || true)"
 
 # stop NAME: TERM to the whole process group, KILL after 10 s.
 stop() {
@@ -163,9 +171,12 @@ stop() {
     file="$(pid_file "$name")"
     [[ -f "$file" ]] || return 0
     read -r pid pgid marker <"$file" || true
+    if [[ -z "${pgid:-}" || "$pgid" == "$OWN_PGID" ]]; then
+        pgid="$pid"
+    fi
     if ! running "$name"; then
         # The leader is gone; its group may not be (a cargo run child, say).
-        if [[ -n "${pgid:-}" ]] && group_alive "$pgid" && [[ "$pgid" != "$$" ]]; then
+        if [[ -n "${pgid:-}" ]] && group_alive "$pgid" && [[ "$pgid" != "$$" && "$pgid" != "$OWN_PGID" ]]; then
             kill -TERM -- "-$pgid" 2>/dev/null || true
         fi
         rm -f "$file"

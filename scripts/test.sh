@@ -92,7 +92,14 @@ stage_start() {
     say "$name: $* (in the background: its output follows when it ends)"
     bg_log[$name]="$BG_DIR/$name.log"
     bg_start[$name]=$SECONDS
-    ("$@") >"${bg_log[$name]}" 2>&1 &
+    # The stage's own time is when it ended, not when it was waited for.
+    (
+        rc=0
+        ("$@") &
+        wait $! || rc=$?
+        echo "$SECONDS" >"$BG_DIR/$name.end"
+        exit "$rc"
+    ) >"${bg_log[$name]}" 2>&1 &
     bg_pid[$name]=$!
 }
 
@@ -110,7 +117,9 @@ stage_join() {
     unset "bg_pid[$name]"
     say "$name: ended (output below)"
     cat "${bg_log[$name]}"
-    local secs=$((SECONDS - ${bg_start[$name]}))
+    local end=$SECONDS
+    [[ -f "$BG_DIR/$name.end" ]] && end="$(cat "$BG_DIR/$name.end")"
+    local secs=$((end - ${bg_start[$name]}))
     if ((rc == 0)); then
         results+=("$name PASS $secs (beside other stages)")
     else

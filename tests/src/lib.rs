@@ -97,6 +97,16 @@ pub fn uuid_v4() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
+/// Parses `bytes` (the object or message named `what`) as JSON; the error quotes its start.
+pub fn json(bytes: &[u8], what: &str) -> Result<serde_json::Value> {
+    serde_json::from_slice(bytes).with_context(|| {
+        format!(
+            "{what} is not JSON: {}",
+            String::from_utf8_lossy(&bytes[..bytes.len().min(300)])
+        )
+    })
+}
+
 /// The running local cloud: SDK clients pointed at the front door, and the emulator.
 #[derive(Clone)]
 pub struct LocalCloud {

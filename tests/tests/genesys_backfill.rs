@@ -17,17 +17,8 @@ use genesys_lex_core::{self as transcript, Options, Outcome};
 use integration_tests::genesys::{
     self, failed_keys, output_bucket, raw_bucket, Pipeline, Transcript,
 };
-use integration_tests::{mlpipe_bin, pipeline_timeout, s3, sqs, uuid_v4};
+use integration_tests::{json, mlpipe_bin, pipeline_timeout, s3, sqs, uuid_v4};
 use serde_json::Value;
-
-fn json(bytes: &[u8], what: &str) -> Result<Value> {
-    serde_json::from_slice(bytes).with_context(|| {
-        format!(
-            "{what} is not JSON: {}",
-            String::from_utf8_lossy(&bytes[..bytes.len().min(300)])
-        )
-    })
-}
 
 /// The transcript backfill on Step Functions, through the CLI: 500 conversations (some with a
 /// transferred second leg, some Spanish, five malformed documents) under a prefix of the raw

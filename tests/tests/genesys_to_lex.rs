@@ -19,7 +19,7 @@ use integration_tests::genesys::{
     self, failed_keys, fetcher_dlq, output_bucket, raw_bucket, raw_key, skipped_key, Pipeline,
     Serve, Transcript, TranscriptionEvent,
 };
-use integration_tests::{lex, mlpipe_bin, pipeline_timeout, s3, sqs, uuid_v4};
+use integration_tests::{json, lex, mlpipe_bin, pipeline_timeout, s3, sqs, uuid_v4};
 use serde_json::Value;
 
 /// Waits for the designer file; on time-out, says what the local cloud shows instead.
@@ -36,15 +36,6 @@ async fn raw_of(p: &Pipeline, t: &Transcript) -> Result<Vec<u8>> {
         Ok(bytes) => Ok(bytes),
         Err(e) => Err(p.explain(&t.conversation_id, e).await),
     }
-}
-
-fn json(bytes: &[u8], what: &str) -> Result<Value> {
-    serde_json::from_slice(bytes).with_context(|| {
-        format!(
-            "{what} is not JSON: {}",
-            String::from_utf8_lossy(&bytes[..bytes.len().min(300)])
-        )
-    })
 }
 
 /// (a) SESSION_ENDED: the emulator's document lands in the raw bucket byte for byte, and the
