@@ -10,7 +10,9 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
-use shared::store::{s3_uri, ObjectStore, S3Store};
+use bytes::Bytes;
+use shared::store::{not_found_error, s3_uri, ObjectStore, S3Store};
+use shared::PipelineError;
 
 use crate::location::{key_under_prefix, Location};
 
@@ -114,13 +116,65 @@ pub(super) struct Remote<S = S3Store> {
     pub(super) store: S,
 }
 
-/// The object operations of the conversion: [`ObjectStore`]'s, and removing an object.
+/// The object operations of the conversion: [`ObjectStore`]'s, reading the start of an object,
+/// and removing an object.
 pub(super) trait Store: ObjectStore + Clone + 'static {
     /// Deletes an object (a missing one is not an error); the error says what failed.
     fn delete(&self, bucket: &str, key: &str) -> impl Future<Output = Result<(), String>> + Send;
+
+    /// The object's first `len` bytes (all of it when shorter). By default the whole object:
+    /// callers take a longer answer as the whole object.
+    fn get_head(
+        &self,
+        bucket: &str,
+        key: &str,
+        len: usize,
+    ) -> impl Future<Output = Result<Bytes, PipelineError>> + Send {
+        let _ = len;
+        self.get(bucket, key)
+    }
 }
 
 impl Store for S3Store {
+    /// A ranged GET (`bytes=0-{len-1}`). S3 answers InvalidRange for an empty object, which
+    /// is then read whole (as empty).
+    async fn get_head(&self, bucket: &str, key: &str, len: usize) -> Result<Bytes, PipelineError> {
+        if len == 0 {
+            return Ok(Bytes::new());
+        }
+        let what = format!("reading the start of {}", s3_uri(bucket, key));
+        let out = match self
+            .client()
+            .get_object()
+            .bucket(bucket)
+            .key(key)
+            .range(format!("bytes=0-{}", len - 1))
+            .send()
+            .await
+        {
+            Ok(out) => out,
+            Err(err)
+                if err.as_service_error().and_then(|e| e.meta().code()) == Some("InvalidRange") =>
+            {
+                return self.get(bucket, key).await
+            }
+            Err(err) => {
+                return Err(
+                    match err.as_service_error().is_some_and(|e| e.is_no_such_key()) {
+                        true => not_found_error(bucket, key),
+                        false => shared::error::from_sdk(&what, &err),
+                    },
+                )
+            }
+        };
+        let body = out
+            .body
+            .collect()
+            .await
+            .map_err(|e| PipelineError::retryable(format!("{what}: body interrupted: {e}")))?;
+        Ok(body.into_bytes())
+    }
+
     async fn delete(&self, bucket: &str, key: &str) -> Result<(), String> {
         self.client()
             .delete_object()

@@ -8,7 +8,8 @@
 //!   one folder below the input prefix): the folder name, without a request. It is presumptive:
 //!   the second pass sets aside a document whose parsed `conversationId` differs (see
 //!   [`super::tally`]).
-//! * Any other object (a loose file, a deeper path): the scanner over a GET.
+//! * Any other object (a loose file, a deeper path): the scanner over its first [`HEAD`] bytes
+//!   (a ranged GET), the whole object only when the id is not in them.
 //!
 //! Only the ids and the input indices are kept for the whole corpus ([`Plan`]).
 
@@ -94,10 +95,7 @@ pub(super) fn plan<S: Store>(
                     async move {
                         let id = match from_key {
                             Some(id) => Ok(Some(id)),
-                            None => match store.get(&bucket, &key).await {
-                                Ok(body) => Ok(skim::conversation_id(&body)),
-                                Err(e) => Err(e.message),
-                            },
+                            None => object_id(&store, &bucket, &key).await,
                         };
                         bar.inc(1);
                         id
@@ -246,6 +244,23 @@ pub(super) fn folder_id<'k>(prefix: &str, key: &'k str) -> Option<&'k str> {
     };
     let (folder, name) = rest.split_once('/')?;
     (!folder.is_empty() && !name.is_empty() && !name.contains('/')).then_some(folder)
+}
+
+/// A loose object's conversation id from its first [`HEAD`] bytes (a ranged GET), reading the
+/// whole object only when the id is not in them. The error is the reading error's message.
+async fn object_id<S: Store>(store: &S, bucket: &str, key: &str) -> Result<Option<String>, String> {
+    let head = store
+        .get_head(bucket, key, HEAD)
+        .await
+        .map_err(|e| e.message)?;
+    match skim::scan_conversation_id(&head) {
+        IdScan::Found(id) => Ok(Some(id)),
+        IdScan::Truncated if head.len() == HEAD => match store.get(bucket, key).await {
+            Ok(body) => Ok(skim::conversation_id(&body)),
+            Err(e) => Err(e.message),
+        },
+        IdScan::Absent | IdScan::Truncated => Ok(None),
+    }
 }
 
 /// A local file's conversation id from its head, reading on only when the id is not in it.

@@ -29,7 +29,8 @@ fn args(input: &str, out: &str) -> ConvertArgs {
         .args
 }
 
-/// An in-memory bucket that counts the reads of each key.
+/// An in-memory bucket that counts the reads of each key (a read of an object's start counts
+/// as `<key>#head`).
 #[derive(Clone, Default)]
 struct Bucket {
     objects: Arc<Mutex<BTreeMap<String, Bytes>>>,
@@ -75,6 +76,20 @@ impl Store for Bucket {
     async fn delete(&self, _: &str, key: &str) -> Result<(), String> {
         self.objects.lock().unwrap().remove(key);
         Ok(())
+    }
+
+    async fn get_head(&self, bucket: &str, key: &str, len: usize) -> Result<Bytes, PipelineError> {
+        *self
+            .gets
+            .lock()
+            .unwrap()
+            .entry(format!("{key}#head"))
+            .or_default() += 1;
+        let objects = self.objects.lock().unwrap();
+        let body = objects
+            .get(key)
+            .ok_or_else(|| not_found_error(bucket, key))?;
+        Ok(body.slice(..len.min(body.len())))
     }
 }
 
@@ -199,17 +214,59 @@ fn raw_folders_are_grouped_without_a_request_and_loose_keys_by_their_id() {
     assert_eq!(s3_out.len(), 2);
     let c1: serde_json::Value = serde_json::from_slice(&s3_out[0].1).unwrap();
     assert_eq!(c1["Transcript"].as_array().unwrap().len(), 4, "{c1}");
-    // Keys in the raw layout are read once; the others twice (the id, then the conversion).
+    // Keys in the raw layout are read once; the others' starts first (the id), then whole (the
+    // conversion).
     let reads: Vec<(&str, usize)> = gets.iter().map(|(k, n)| (k.as_str(), *n)).collect();
     assert_eq!(
         reads,
         [
-            ("raw/2025/06/c-1.json", 2),
+            ("raw/2025/06/c-1.json", 1),
+            ("raw/2025/06/c-1.json#head", 1),
             ("raw/c-1/m-1.json", 1),
             ("raw/c-1/m-2.json", 1),
             ("raw/c-2/m-1.json", 1),
             ("raw/c-3/broken.json", 1),
-            ("raw/loose-c-1.json", 2),
+            ("raw/loose-c-1.json", 1),
+            ("raw/loose-c-1.json#head", 1),
+        ]
+    );
+}
+
+#[test]
+fn a_loose_key_is_read_whole_for_its_id_only_when_its_start_does_not_hold_it() {
+    // The id after 20 KB of transcripts (beyond the 16 KB head), and a loose key shorter than
+    // the head whose document breaks off before any id.
+    let mut late = serde_json::from_slice::<serde_json::Value>(&doc(
+        "c-7",
+        "m-7",
+        1_750_000_000_000,
+        &"x".repeat(20_000),
+    ))
+    .unwrap();
+    late.as_object_mut().unwrap().remove("conversationId");
+    let mut late = serde_json::to_vec(&late).unwrap();
+    late.pop(); // the closing brace
+    late.extend_from_slice(b",\"conversationId\":\"c-7\"}");
+    assert!(late.len() > super::plan::HEAD + 4_000);
+    let files = [
+        ("late.json", late),
+        ("short.json", b"{\"transcripts\": [".to_vec()),
+    ];
+    let ([s3, local], [s3_out, local_out], gets) = both(&files);
+    assert_eq!(s3, local);
+    assert_eq!(s3_out, local_out);
+    assert!(
+        s3.starts_with("converted: 1  skipped: 0  failed: 1  (2 input documents)\n"),
+        "{s3}"
+    );
+    let reads: Vec<(&str, usize)> = gets.iter().map(|(k, n)| (k.as_str(), *n)).collect();
+    assert_eq!(
+        reads,
+        [
+            ("raw/late.json", 2),
+            ("raw/late.json#head", 1),
+            ("raw/short.json", 1),
+            ("raw/short.json#head", 1),
         ]
     );
 }
