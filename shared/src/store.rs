@@ -109,18 +109,47 @@ impl S3Store {
     }
 }
 
-impl ObjectStore for S3Store {
-    async fn get(&self, bucket: &str, key: &str) -> Result<Bytes, PipelineError> {
+impl S3Store {
+    /// The object's first `len` bytes (all of it when shorter), by a ranged GET. S3 answers
+    /// InvalidRange for an empty object, which is then read whole (as empty).
+    pub async fn get_head(
+        &self,
+        bucket: &str,
+        key: &str,
+        len: usize,
+    ) -> Result<Bytes, PipelineError> {
+        if len == 0 {
+            return Ok(Bytes::new());
+        }
+        self.read(bucket, key, Some(format!("bytes=0-{}", len - 1)))
+            .await
+    }
+
+    /// Reads an object, or the HTTP `range` of it.
+    async fn read(
+        &self,
+        bucket: &str,
+        key: &str,
+        range: Option<String>,
+    ) -> Result<Bytes, PipelineError> {
         let what = format!("reading {}", s3_uri(bucket, key));
         let out = match self
             .client
             .get_object()
             .bucket(bucket)
             .key(key)
+            .set_range(range.clone())
             .send()
             .await
         {
             Ok(out) => out,
+            Err(err)
+                if range.is_some()
+                    && err.as_service_error().and_then(|e| e.meta().code())
+                        == Some("InvalidRange") =>
+            {
+                return Box::pin(self.read(bucket, key, None)).await;
+            }
             Err(err) => {
                 let not_found = err.as_service_error().is_some_and(|e| e.is_no_such_key());
                 let mut e = crate::error::from_sdk(&what, &err);
@@ -136,6 +165,12 @@ impl ObjectStore for S3Store {
             .await
             .map_err(|e| PipelineError::retryable(format!("{what}: body interrupted: {e}")))?;
         Ok(body.into_bytes())
+    }
+}
+
+impl ObjectStore for S3Store {
+    async fn get(&self, bucket: &str, key: &str) -> Result<Bytes, PipelineError> {
+        self.read(bucket, key, None).await
     }
 
     async fn put(

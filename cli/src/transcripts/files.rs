@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 use bytes::Bytes;
-use shared::store::{not_found_error, s3_uri, ObjectStore, S3Store};
+use shared::store::{s3_uri, ObjectStore, S3Store};
 use shared::PipelineError;
 
 use crate::location::{key_under_prefix, Location};
@@ -136,43 +136,9 @@ pub(super) trait Store: ObjectStore + Clone + 'static {
 }
 
 impl Store for S3Store {
-    /// A ranged GET (`bytes=0-{len-1}`). S3 answers InvalidRange for an empty object, which
-    /// is then read whole (as empty).
+    /// A ranged GET ([`S3Store::get_head`]).
     async fn get_head(&self, bucket: &str, key: &str, len: usize) -> Result<Bytes, PipelineError> {
-        if len == 0 {
-            return Ok(Bytes::new());
-        }
-        let what = format!("reading the start of {}", s3_uri(bucket, key));
-        let out = match self
-            .client()
-            .get_object()
-            .bucket(bucket)
-            .key(key)
-            .range(format!("bytes=0-{}", len - 1))
-            .send()
-            .await
-        {
-            Ok(out) => out,
-            Err(err)
-                if err.as_service_error().and_then(|e| e.meta().code()) == Some("InvalidRange") =>
-            {
-                return self.get(bucket, key).await
-            }
-            Err(err) => {
-                return Err(
-                    match err.as_service_error().is_some_and(|e| e.is_no_such_key()) {
-                        true => not_found_error(bucket, key),
-                        false => shared::error::from_sdk(&what, &err),
-                    },
-                )
-            }
-        };
-        let body = out
-            .body
-            .collect()
-            .await
-            .map_err(|e| PipelineError::retryable(format!("{what}: body interrupted: {e}")))?;
-        Ok(body.into_bytes())
+        S3Store::get_head(self, bucket, key, len).await
     }
 
     async fn delete(&self, bucket: &str, key: &str) -> Result<(), String> {
